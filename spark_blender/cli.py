@@ -1,0 +1,138 @@
+"""`spark-articulate`: the command line.
+
+Each verb is one `_add_<verb>` function that declares its arguments and points at a `_run_<verb>`
+handler; heavy modules are imported inside the handlers so `--help` stays fast. Bad input ends
+in one line on stderr naming the input and the problem, and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_FAILED_CHECK = 1
+EXIT_BAD_INPUT = 2
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+# --- check --------------------------------------------------------------------------------------
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="sim-readiness checks: MuJoCo + PyBullet load, joint sweeps")
+    p.add_argument("model", type=Path, help="URDF file")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--steps", type=int, default=11, help="values per joint sweep (default 11)")
+    p.add_argument(
+        "--penetration", type=float, default=0.002, help="allowed penetration in metres (0.002)"
+    )
+    p.set_defaults(handler=_run_check)
+
+
+def _run_check(args) -> int:
+    from spark_blender.core.simcheck import CheckOptions, check_urdf
+
+    report = check_urdf(args.model, CheckOptions(steps=args.steps, penetration=args.penetration))
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report.to_text())
+    return 0 if report.passed else EXIT_FAILED_CHECK
+
+
+# --- convert ------------------------------------------------------------------------------------
+def _add_convert(sub) -> None:
+    p = sub.add_parser("convert", help="normalise a URDF into the project's layout, or write MJCF")
+    p.add_argument("model", type=Path, help="input URDF")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("--mjcf", action="store_true", help="write MuJoCo XML instead of URDF")
+    p.add_argument(
+        "--collision",
+        choices=("auto", "hull", "coacd", "keep"),
+        default="auto",
+        help="auto: keep a link's collisions, else convex hulls of its visual parts",
+    )
+    p.add_argument("--recompute-inertia", action="store_true", help="replace given inertials")
+    p.add_argument("--package-dir", type=Path, action="append", default=[], help="package:// root")
+    p.add_argument("--allow-outside", action="store_true", help="let mesh paths leave the folder")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.set_defaults(handler=_run_convert)
+
+
+def _run_convert(args) -> int:
+    from spark_blender.core.urdf import WriteOptions, read_urdf, write_urdf
+
+    obj = read_urdf(args.model, args.package_dir, allow_outside=args.allow_outside)
+    options = WriteOptions(
+        collision=args.collision, recompute_inertia=args.recompute_inertia, overwrite=args.force
+    )
+    if args.mjcf:
+        from spark_blender.core.mjcf import write_mjcf
+
+        path = write_mjcf(obj, args.out, options)
+    else:
+        path = write_urdf(obj, args.out, options)
+    print(f"wrote {path}")
+    return 0
+
+
+# --- info ---------------------------------------------------------------------------------------
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="print the tree, joints, limits and masses of a URDF")
+    p.add_argument("model", type=Path, help="URDF file")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(handler=_run_info)
+
+
+def _run_info(args) -> int:
+    from spark_blender.core.describe import describe, describe_text
+
+    obj = _read(args.model)
+    print(json.dumps(describe(obj), indent=1) if args.json else describe_text(obj))
+    return 0
+
+
+def _read(path: Path):
+    from spark_blender.core.urdf import read_urdf
+
+    return read_urdf(path)
+
+
+# --- entry point -------------------------------------------------------------------------------
+VERBS = [_add_check, _add_convert, _add_info]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spark-articulate",
+        description="SPARK for Blender: articulated objects from one photo, sim-ready URDFs.",
+    )
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for add in VERBS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("spark-articulate: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line, naming the input and the problem
+        if not _is_user_error(exc):
+            raise
+        print(f"spark-articulate {args.verb}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _is_user_error(exc: Exception) -> bool:
+    from spark_blender.core.model import ModelError
+    from spark_blender.core.urdf import URDFError
+
+    return isinstance(exc, CLIError | URDFError | ModelError | FileExistsError | FileNotFoundError)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
