@@ -511,7 +511,22 @@ def _origin_element(parent: etree._Element, T: np.ndarray) -> None:
     etree.SubElement(parent, "origin", xyz=_fmt(T[:3, 3]), rpy=_fmt(matrix_to_rpy(T[:3, :3])))
 
 
+class _UniqueNames:
+    """Element names unique across the file: MuJoCo names geoms globally."""
+
+    def __init__(self):
+        self.used: set[str] = set()
+
+    def __call__(self, name: str) -> str:
+        candidate, k = name, 1
+        while candidate in self.used:
+            candidate, k = f"{name}_{k}", k + 1
+        self.used.add(candidate)
+        return candidate
+
+
 def urdf_element(obj: ArticulatedObject, files: _MeshFiles) -> etree._Element:
+    unique = _UniqueNames()
     robot = etree.Element("robot", name=obj.name)
     if obj.category:
         robot.set("category", obj.category)
@@ -546,14 +561,15 @@ def urdf_element(obj: ArticulatedObject, files: _MeshFiles) -> etree._Element:
                 izz=repr(float(tensor[2, 2])),
             )
         for i, visual in enumerate(link.visuals):
-            v = etree.SubElement(element, "visual", name=visual.name or f"{link.name}_{i}")
+            v = etree.SubElement(element, "visual", name=unique(visual.name or f"{link.name}_{i}"))
             _origin_element(v, visual.origin)
             geometry = etree.SubElement(v, "geometry")
             etree.SubElement(geometry, "mesh", filename=files.visuals[(link.name, i)])
             material = etree.SubElement(v, "material", name=visual.material.name or "default")
             etree.SubElement(material, "color", rgba=_fmt(visual.material.rgba))
         for i, collision in enumerate(link.collisions):
-            c = etree.SubElement(element, "collision", name=collision.name or f"{link.name}_{i}")
+            name = unique(f"{collision.name or link.name}_collision")
+            c = etree.SubElement(element, "collision", name=name)
             _origin_element(c, collision.origin)
             geometry = etree.SubElement(c, "geometry")
             etree.SubElement(geometry, "mesh", filename=files.collisions[(link.name, i)])
