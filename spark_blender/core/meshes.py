@@ -148,7 +148,9 @@ def _safe_name(name: str) -> str:
 # --- inertia ----------------------------------------------------------------------------------
 def mass_properties(mesh: trimesh.Trimesh, density: float) -> tuple[float, np.ndarray, np.ndarray]:
     """Mass, centre of mass and inertia about it: solid when watertight, else a thin shell."""
-    if mesh.is_watertight and mesh.volume > 1e-12:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        solid = mesh.is_watertight and mesh.volume > 1e-12
+    if solid:
         props = _solid(mesh, density)
         return float(props["mass"]), np.asarray(props["center_mass"]), np.asarray(props["inertia"])
     return _shell(mesh, density * SHELL_THICKNESS)
