@@ -98,8 +98,28 @@ def _read(path: Path):
     return read_urdf(path)
 
 
+# --- example ------------------------------------------------------------------------------------
+def _add_example(sub) -> None:
+    p = sub.add_parser("example", help="write the bundled example cabinet (built by our own code)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("--mjcf", action="store_true", help="write MuJoCo XML instead of URDF")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.set_defaults(handler=_run_example)
+
+
+def _run_example(args) -> int:
+    from spark_blender.core.mjcf import write_mjcf
+    from spark_blender.core.urdf import WriteOptions, write_urdf
+    from spark_blender.examples import example_cabinet
+
+    write = write_mjcf if args.mjcf else write_urdf
+    path = write(example_cabinet(), args.out, WriteOptions(overwrite=args.force))
+    print(f"wrote {path}")
+    return 0
+
+
 # --- entry point -------------------------------------------------------------------------------
-VERBS = [_add_check, _add_convert, _add_info]
+VERBS = [_add_check, _add_convert, _add_info, _add_example]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("spark-articulate: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (e.g. `| head`)
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # one line, naming the input and the problem
         if not _is_user_error(exc):
             raise

@@ -334,7 +334,8 @@ def _simulate(mujoco, model, steps: int) -> bool:
 # --- PyBullet ------------------------------------------------------------------------------------
 def _check_pybullet(path, obj, sweeps, report) -> None:
     try:
-        import pybullet
+        with quiet_native_output():  # it prints its build time on import
+            import pybullet
     except ImportError:
         report.error("pybullet", "the 'pybullet' package is not installed (pip install pybullet)")
         return
@@ -384,8 +385,7 @@ def _sweep_pybullet(pybullet, client, body, obj, sweeps, report) -> float:
     for joint_name, value, configuration in sweeps:
         for name, q in configuration.items():
             pybullet.resetJointState(body, joint_index[name], q, physicsClientId=client)
-        base_pos, base_orn = pybullet.getBasePositionAndOrientation(body, physicsClientId=client)
-        base = _pose(pybullet, base_pos, base_orn)
+        base = _pybullet_base_frame(pybullet, client, body)
         poses = link_poses(obj, configuration)
         for name, pose in poses.items():
             if name == root or name not in link_index:
@@ -401,6 +401,13 @@ def _sweep_pybullet(pybullet, client, body, obj, sweeps, report) -> float:
     if worst > 1e-5:  # PyBullet stores link frames in single-precision-derived quaternions
         report.error("sweep", f"PyBullet link poses differ from the core FK by {worst:.3g}")
     return worst
+
+
+def _pybullet_base_frame(pybullet, client, body) -> np.ndarray:
+    """World pose of the root's URDF frame (PyBullet reports the base's inertial frame)."""
+    position, orientation = pybullet.getBasePositionAndOrientation(body, physicsClientId=client)
+    info = pybullet.getDynamicsInfo(body, -1, physicsClientId=client)
+    return _pose(pybullet, position, orientation) @ invert(_pose(pybullet, info[3], info[4]))
 
 
 def _pose(pybullet, position, orientation) -> np.ndarray:
