@@ -118,8 +118,34 @@ def _run_example(args) -> int:
     return 0
 
 
+# --- eval ---------------------------------------------------------------------------------------
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="score reconstructions on evaluation cases (EVAL.md)")
+    p.add_argument("cases", type=Path, help="folder of case folders (rest.png, gt.json, ...)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="report folder (resumable)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--predictions", type=Path, help="score existing outputs: DIR/<case>/")
+    source.add_argument("--baseline", choices=("bbox", "cube", "gt"), help="score an oracle")
+    p.add_argument("--parser", help="reconstruct --parser (embedded, openai, local)")
+    p.add_argument("--moved-image-oracle", action="store_true", help="give it moved.png too")
+    p.add_argument("--limit", type=int, help="first N cases only")
+    p.add_argument("--jobs", type=int, default=1, help="cases evaluated in parallel (1)")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per reconstruction")
+    p.add_argument("--no-simcheck", action="store_true", help="skip the sim-readiness checks")
+    p.add_argument("--no-render", action="store_true", help="skip the report's thumbnails")
+    p.add_argument("--retry-failed", action="store_true", help="re-run cases recorded as failed")
+    p.add_argument("--seed", type=int, default=0, help="surface-sampling seed (0)")
+    p.set_defaults(handler=_run_eval)
+
+
+def _run_eval(args) -> int:
+    from spark_blender.evaluation.cli import run_eval_verb
+
+    return run_eval_verb(args, CLIError)
+
+
 # --- entry point -------------------------------------------------------------------------------
-VERBS = [_add_check, _add_convert, _add_info, _add_example]
+VERBS = [_add_check, _add_convert, _add_info, _add_example, _add_eval]
 
 
 def build_parser() -> argparse.ArgumentParser:
