@@ -1,0 +1,144 @@
+"""What a parser hands on: the coarse URDF, reference images, usage, cost and what happened.
+
+`ParseResult.save(out)` writes a folder atomically (a temporary sibling renamed into place):
+``coarse.json`` (the coarse URDF), ``parse.json`` (parser, model, server host, usage, cost,
+warnings, repairs, prompt versions), ``parts/<name>.png`` (per-part reference images) and
+``moved.png`` (the moved-state image, when there is one). No credential is ever part of it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from spark_blender.perception.schema import CoarseURDF
+
+# USD per million tokens (OpenAI's list prices, 2025). Options can replace them.
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "gpt-4o": {"input": 2.50, "output": 10.00},
+    "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+    "gpt-4.1": {"input": 2.00, "output": 8.00},
+    "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+    "gpt-image-1": {"input": 5.00, "image_input": 10.00, "output": 40.00},
+    "gpt-image-1-mini": {"input": 2.00, "image_input": 2.50, "output": 8.00},
+}
+
+
+@dataclass
+class ModelUsage:
+    calls: int = 0
+    input_tokens: int = 0
+    image_input_tokens: int = 0  # image-edit models price image input apart
+    output_tokens: int = 0
+
+
+@dataclass
+class Usage:
+    """Tokens per model and the cost they add up to (None when a model's price is unknown)."""
+
+    models: dict[str, ModelUsage] = field(default_factory=dict)
+
+    def add(self, model: str, input_tokens=0, output_tokens=0, image_input_tokens=0) -> None:
+        entry = self.models.setdefault(model, ModelUsage())
+        entry.calls += 1
+        entry.input_tokens += int(input_tokens or 0)
+        entry.output_tokens += int(output_tokens or 0)
+        entry.image_input_tokens += int(image_input_tokens or 0)
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(
+            u.input_tokens + u.image_input_tokens + u.output_tokens for u in self.models.values()
+        )
+
+    def cost_usd(self, prices: dict[str, dict[str, float]] | None = None) -> float | None:
+        prices = DEFAULT_PRICES if prices is None else prices
+        total = 0.0
+        for model, used in self.models.items():
+            price = _price_for(model, prices)
+            if price is None:
+                if used.input_tokens or used.output_tokens or used.image_input_tokens:
+                    return None
+                continue
+            total += used.input_tokens * price["input"] / 1e6
+            total += used.image_input_tokens * price.get("image_input", price["input"]) / 1e6
+            total += used.output_tokens * price["output"] / 1e6
+        return total
+
+    def to_dict(self, prices: dict[str, dict[str, float]] | None = None) -> dict:
+        return {
+            "models": {m: asdict(u) for m, u in self.models.items()},
+            "total_tokens": self.total_tokens,
+            "cost_usd": self.cost_usd(prices),
+        }
+
+
+def _price_for(model: str, prices: dict[str, dict[str, float]]) -> dict[str, float] | None:
+    """A model's price; dated snapshots ("gpt-4o-2024-08-06") cost what their family costs."""
+    if model in prices:
+        return prices[model]
+    family = max((name for name in prices if model.startswith(name + "-")), key=len, default=None)
+    return prices[family] if family else None
+
+
+@dataclass
+class ParseResult:
+    coarse: CoarseURDF
+    parser: str  # "openai", "local", "embedded"
+    model: str
+    server: str = ""  # host of the server asked ("" for in-process models)
+    part_images: dict[str, Image.Image] = field(default_factory=dict)
+    part_image_source: str = "none"  # "edit", "crop" or "none"
+    moved_image: Image.Image | None = None
+    usage: Usage = field(default_factory=Usage)
+    prices: dict[str, dict[str, float]] | None = None
+    warnings: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    prompts: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self.usage.cost_usd(self.prices)
+
+    def record(self) -> dict:
+        """Everything but the images, as JSON-ready data (what ``parse.json`` holds)."""
+        return {
+            "parser": self.parser,
+            "model": self.model,
+            "server": self.server,
+            "usage": self.usage.to_dict(self.prices),
+            "part_images": sorted(self.part_images),
+            "part_image_source": self.part_image_source,
+            "moved_image": self.moved_image is not None,
+            "warnings": self.warnings,
+            "repairs": self.repairs,
+            "prompts": self.prompts,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def save(self, out_dir: Path | str, overwrite: bool = False) -> Path:
+        """Write the result folder (see the module docstring); returns its path."""
+        from spark_blender.core.urdf import safe_file_name, staged_folder
+
+        out_dir = Path(out_dir)
+        with staged_folder(out_dir, overwrite) as stage:
+            (stage / "coarse.json").write_text(self.coarse.to_json() + "\n", encoding="utf-8")
+            (stage / "parse.json").write_text(json.dumps(self.record(), indent=1) + "\n")
+            if self.part_images:
+                (stage / "parts").mkdir()
+            for name, image in self.part_images.items():
+                image.save(stage / "parts" / f"{safe_file_name(name)}.png")
+            if self.moved_image is not None:
+                self.moved_image.save(stage / "moved.png")
+        return out_dir
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
