@@ -113,7 +113,7 @@ def write_plots(overall: SummaryRow, categories: list[SummaryRow], folder: Path)
         values = [value_of(r) for r in rows]
         if all(v is None for v in values):
             continue
-        figure, axes = plt.subplots(figsize=(4.2, 0.28 * len(rows) + 1.0), dpi=100)
+        figure, axes = plt.subplots(figsize=(3.9, 0.2 * len(rows) + 0.9), dpi=100)
         colours = ["#4c72b0"] * len(categories) + ["#dd8452"]
         axes.barh(range(len(rows)), [v or 0.0 for v in values], color=colours)
         axes.set_yticks(range(len(rows)), [r.group for r in rows], fontsize=8)
@@ -124,7 +124,9 @@ def write_plots(overall: SummaryRow, categories: list[SummaryRow], folder: Path)
         for index, value in enumerate(values):
             text = "n/a" if value is None else f"{value:.3g}"
             axes.text(value or 0.0, index, f" {text}", va="center", fontsize=7)
-        axes.margins(x=0.18)
+        largest = max((v for v in values if v is not None), default=0.0)
+        # Room for the labels; near-zero values (an oracle's 1e-9) must not fill the chart.
+        axes.set_xlim(0.0, largest * 1.3 if largest > 1e-3 else 1.0)
         figure.tight_layout()
         figure.savefig(folder / f"{key}.png")
         plt.close(figure)
@@ -159,13 +161,14 @@ def report_html(overall, categories, records, plots, options) -> str:
         f"<p>source <code>{e(options.source)}</code>; cases <code>"
         f"{e(str(Path(options.cases_dir).resolve()))}</code>; {overall.cases} cases, "
         f"{overall.failed} failed. Protocol: EVAL.md.</p>",
+        "<p><a href='#plots'>plots per category</a> | <a href='#cases'>cases</a></p>",
         "<h2>Overall</h2>",
         _html_table([overall]),
         "<h2>Per category</h2>",
         _html_table(categories),
-        "<h2>Metrics per category</h2><div class='plots'>",
+        "<h2 id='plots'>Metrics per category</h2><div class='plots'>",
         *(f"<img src='{e(p)}' alt='{e(p)}'>" for p in plots),
-        "</div><h2>Cases</h2>",
+        "</div><h2 id='cases'>Cases</h2>",
     ]
     ordered = sorted(records, key=lambda r: (r.get("category", ""), r["case"]))
     parts += [_html_case(r) for r in ordered]

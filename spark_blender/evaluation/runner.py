@@ -310,6 +310,8 @@ def failed_record(
     record.update(_scores_dict(GeometryScores.worst(), JointScores.worst(truth)))
     record.update(predicted_joints=0, prediction=None, sim_ready=False, sim_problem="case failed")
     record.update(failed_stage=stage, error=message, seconds=None)
+    if options.predictions_dir is None and options.baseline is None:
+        record["timeout"] = options.timeout  # the time it is charged (summary.scored_seconds)
     return record
 
 

@@ -2,7 +2,8 @@
 
 Means are over cases (each case's joint errors are first averaged over its own GT joints); a
 metric a case does not define (pivot error without a revolute GT joint, time when not measured,
-sim-readiness when not computed) is left out of that metric's mean.
+sim-readiness when not computed) is left out of that metric's mean. A failed case carries the
+worst value of every metric (see `runner.failed_record`) and counts as not sim-ready.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def summarise(records: list[dict], group: str = "all") -> SummaryRow:
         values = [r[metric.key] for r in records if r.get(metric.key) is not None]
         means[metric.key] = float(np.mean(values)) if values else None
     sim = [bool(r["sim_ready"]) for r in records if r.get("sim_ready") is not None]
-    seconds = [float(r["seconds"]) for r in records if r.get("seconds") is not None]
+    seconds = [t for t in map(scored_seconds, records) if t is not None]
     return SummaryRow(
         group=group,
         cases=len(records),
@@ -62,6 +63,13 @@ def summarise(records: list[dict], group: str = "all") -> SummaryRow:
         median_seconds=float(np.median(seconds)) if seconds else None,
         worst_seconds=float(np.max(seconds)) if seconds else None,
     )
+
+
+def scored_seconds(record: dict) -> float | None:
+    """A case's time; a failed reconstruction counts as the whole timeout (the worst time)."""
+    if record.get("status") != "ok" and record.get("timeout") is not None:
+        return float(record["timeout"])
+    return None if record.get("seconds") is None else float(record["seconds"])
 
 
 def summarise_by_category(records: list[dict]) -> list[SummaryRow]:
