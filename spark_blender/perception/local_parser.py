@@ -1,0 +1,236 @@
+"""A local vision-language model (e.g. Qwen2.5-VL, LLaVA, Idefics) as the structure parser.
+
+The model folder is loaded with ``AutoProcessor`` + ``AutoModelForImageTextToText`` from local
+files only (nothing is downloaded; nothing leaves the machine). The same two passes as the
+OpenAI parser run with greedy decoding: the category, then the coarse URDF with the category's
+part statistics; since a local model is not constrained to the schema, the schema is spelled
+out in the prompt, the JSON object is extracted from the answer (code fences and chatter
+allowed) and validated, and one repair retry shows the model its problem. An answer that is
+still unusable ends in one `PerceptionError` naming the model folder and the problem.
+
+Reference images are crops of the 2D boxes (a local model edits no images); there is no
+moved-state image.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from spark_blender.perception.category_stats import category_statistics, format_statistics
+from spark_blender.perception.errors import CoarseURDFError, PerceptionError, one_line
+from spark_blender.perception.images import load_image, part_crops
+from spark_blender.perception.prompts import prompt_tags, render
+from spark_blender.perception.result import ParseResult, Usage
+from spark_blender.perception.schema import (
+    CATEGORIES,
+    category_json_schema,
+    coarse_urdf_json_schema,
+    extract_json_object,
+    match_category,
+    validate_coarse_urdf,
+)
+from spark_blender.progress import ProgressCallback, ProgressEvent, no_progress
+
+log = logging.getLogger(__name__)
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+MODEL_PATH_VARIABLE = "SPARK_LOCAL_VLM"  # where the model folder is read when none is given
+
+
+@dataclass
+class LocalOptions:
+    model_path: str | None = None  # a folder with config.json, weights and the processor files
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1", "mps"
+    dtype: str = "auto"  # "auto": bfloat16 on CUDA, float32 elsewhere
+    max_new_tokens: int = 2048
+    repair_retries: int = 1
+    category_pass: bool = True  # False: one pass, the model picks the category in the template
+    reference_images: str = "crop"  # "crop" or "none"
+    trust_remote_code: bool = False  # only for model folders you trust
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise PerceptionError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        if self.reference_images not in ("crop", "none"):
+            raise PerceptionError("reference_images must be crop or none for the local parser")
+
+
+class LocalParser:
+    """`parse(image)` -> `ParseResult` with a transformers model from a local folder."""
+
+    name = "local"
+
+    def __init__(self, options: LocalOptions | None = None):
+        self.options = options or LocalOptions()
+        self._loaded: tuple[Any, Any] | None = None
+
+    @property
+    def model_path(self) -> Path:
+        given = self.options.model_path or os.environ.get(MODEL_PATH_VARIABLE)
+        if not given:
+            raise PerceptionError(
+                f"the local parser needs a model folder: model_path or {MODEL_PATH_VARIABLE}"
+            )
+        return Path(given).expanduser()
+
+    # --- loading ---------------------------------------------------------------------------------
+    def load(self) -> tuple[Any, Any]:
+        """The processor and the model, loaded once."""
+        if self._loaded is not None:
+            return self._loaded
+        path = self.model_path
+        if not (path / "config.json").is_file():
+            raise PerceptionError(f"local model folder '{path}' has no config.json")
+        try:
+            import torch
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+        except ImportError as exc:
+            raise PerceptionError(
+                f"the local parser needs torch and transformers ({exc}); "
+                "install the 'ml' extra: pip install 'spark-blender[ml]'"
+            ) from None
+        dtype = self.options.dtype
+        if dtype == "auto":
+            dtype = "bfloat16" if self.options.device.startswith("cuda") else "float32"
+        try:
+            processor = AutoProcessor.from_pretrained(
+                path, local_files_only=True, trust_remote_code=self.options.trust_remote_code
+            )
+            model = AutoModelForImageTextToText.from_pretrained(
+                path,
+                local_files_only=True,
+                dtype=getattr(torch, dtype),
+                trust_remote_code=self.options.trust_remote_code,
+            )
+            model.to(self.options.device).eval()
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise PerceptionError(
+                f"local model folder '{path}' cannot be loaded: {one_line(str(exc), 200)}"
+            ) from None
+        self._loaded = (processor, model)
+        return self._loaded
+
+    # --- parsing ---------------------------------------------------------------------------------
+    def parse(
+        self, image: Image.Image | str | os.PathLike, progress: ProgressCallback | None = None
+    ) -> ParseResult:
+        progress = progress or no_progress
+        started = time.monotonic()
+        picture = load_image(image)
+        progress(ProgressEvent("perception", 0.0, f"loading {self.model_path.name}"))
+        self.load()
+        model_name = self.model_path.name
+        source = f"local model '{self.model_path}'"
+        usage = Usage()
+
+        category = None
+        if self.options.category_pass:
+            progress(ProgressEvent("perception", 0.2, f"{model_name}: category"))
+            category = self.ask(
+                picture,
+                render("category", categories=", ".join(CATEGORIES)),
+                category_json_schema(),
+                lambda data: _category(data),
+                source,
+                usage,
+            )
+
+        progress(ProgressEvent("perception", 0.5, f"{model_name}: parts"))
+        statistics = (
+            format_statistics(category_statistics(category))
+            if category
+            else "(pick the category first from: " + ", ".join(CATEGORIES) + ")"
+        )
+        template = render("template", category=category or "object", statistics=statistics)
+        validated = self.ask(
+            picture,
+            template,
+            coarse_urdf_json_schema(),
+            lambda data: validate_coarse_urdf(data, source, picture.size),
+            source,
+            usage,
+        )
+        result = ParseResult(
+            coarse=validated.coarse,
+            parser="local",
+            model=model_name,
+            usage=usage,
+            prices={model_name: {"input": 0.0, "output": 0.0}},  # runs here: no charge
+            repairs=validated.repairs,
+            prompts=prompt_tags(),
+        )
+        if self.options.reference_images == "crop":
+            result.part_images = part_crops(picture, result.coarse)
+            result.part_image_source = "crop"
+        result.warnings.append("a local model makes no moved-state image")
+        result.seconds = time.monotonic() - started
+        progress(ProgressEvent("perception", 1.0, f"{model_name}: done"))
+        return result
+
+    def ask(self, picture, instructions: str, schema: dict, interpret, source: str, usage: Usage):
+        """Greedy answer -> JSON -> `interpret`, with one repair retry on an unusable answer."""
+        fmt = render("local_format", schema=json.dumps(schema, separators=(",", ":")))
+        messages = [
+            {"role": "system", "content": [{"type": "text", "text": instructions}]},
+            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": fmt}]},
+        ]
+        answers = []
+        for attempt in range(self.options.repair_retries + 1):
+            answer = self.generate(messages, picture, usage)
+            answers.append(answer)
+            try:
+                return interpret(extract_json_object(answer))
+            except (ValueError, CoarseURDFError) as exc:
+                problem = str(exc)
+            if attempt < self.options.repair_retries:
+                log.info("%s: unusable answer (%s); asking once more", source, one_line(problem))
+                messages = messages + [
+                    {"role": "assistant", "content": [{"type": "text", "text": answer}]},
+                    {
+                        "role": "user",
+                        "content": [{"type": "text", "text": render("repair", problem=problem)}],
+                    },
+                ]
+        raise PerceptionError(
+            f"{source} gave no usable answer in {len(answers)} tries: {one_line(problem, 240)}"
+        )
+
+    def generate(self, messages: list, picture: Image.Image, usage: Usage) -> str:
+        import torch
+
+        processor, model = self.load()
+        text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        inputs = processor(text=[text], images=[picture], return_tensors="pt")
+        inputs = inputs.to(model.device)
+        floating = {k: v.to(model.dtype) for k, v in inputs.items() if v.is_floating_point()}
+        inputs.update(floating)
+        with torch.inference_mode():
+            output = model.generate(
+                **inputs,
+                max_new_tokens=self.options.max_new_tokens,
+                do_sample=False,  # greedy: the same photo gives the same answer
+                temperature=None,
+                top_p=None,
+                top_k=None,
+            )
+        prompt_length = inputs["input_ids"].shape[1]
+        new_tokens = output[:, prompt_length:]
+        usage.add(
+            self.model_path.name, input_tokens=prompt_length, output_tokens=new_tokens.shape[1]
+        )
+        return processor.batch_decode(new_tokens, skip_special_tokens=True)[0]
+
+
+def _category(data: dict) -> str:
+    found = match_category(data.get("category"))
+    if found is None:
+        raise ValueError(f"category {data.get('category')!r} is not a PartNet-Mobility category")
+    return found

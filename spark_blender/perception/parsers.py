@@ -1,0 +1,138 @@
+"""The one place a structure parser is chosen: ``--parser openai|local|embedded``.
+
+The CLI, the pipeline and the Blender preferences all call `get_parser(name, options)` with
+the parser's name and a plain dict of its options (what a preferences panel or a JSON file
+holds), and get back an object with ``parse(image, progress=None) -> ParseResult``.
+
+A backend registers itself with `register_parser(name, factory, options_type)`: ``openai`` and
+``local`` are registered here; the embedded parser (a model trained by this project) registers
+``embedded`` from its own module, listed in `_LAZY_MODULES`, once it exists. Until then asking
+for it raises a clear `PerceptionError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from PIL import Image
+
+from spark_blender.perception.errors import PerceptionError
+from spark_blender.perception.result import ParseResult
+from spark_blender.progress import ProgressCallback
+
+PARSER_NAMES: tuple[str, ...] = ("embedded", "openai", "local")  # the CLI's choices, in order
+DEFAULT_PARSER = "embedded"  # ARCHITECTURE.md: no network, no key
+
+# Modules that register a parser when imported; imported on first request for that name.
+_LAZY_MODULES: dict[str, str] = {"embedded": "spark_blender.perception.embedded_parser"}
+
+
+class Parser(Protocol):
+    name: str
+
+    def parse(
+        self, image: Image.Image | Path | str, progress: ProgressCallback | None = None
+    ) -> ParseResult: ...
+
+
+@dataclass(frozen=True)
+class _Registration:
+    factory: Callable[[Any], Parser]
+    options_type: type
+
+
+_REGISTRY: dict[str, _Registration] = {}
+
+
+def register_parser(name: str, factory: Callable[[Any], Parser], options_type: type) -> None:
+    """Make `name` available: ``factory(options_type(**options))`` builds the parser."""
+    _REGISTRY[name] = _Registration(factory, options_type)
+
+
+def available_parsers() -> list[str]:
+    """Registered names (the embedded one appears once its module exists)."""
+    for name in _LAZY_MODULES:
+        _load_lazy(name)
+    return [n for n in PARSER_NAMES if n in _REGISTRY] + sorted(set(_REGISTRY) - set(PARSER_NAMES))
+
+
+def get_parser(name: str, options: dict[str, Any] | Any | None = None) -> Parser:
+    """The parser called `name`, built with `options` (a dict, or its options dataclass)."""
+    if name not in _REGISTRY:
+        _load_lazy(name)
+    if name not in _REGISTRY:
+        if name == "embedded":
+            raise PerceptionError(
+                "the embedded parser is not available yet (no trained model is registered); "
+                "use --parser openai (GPT-4o or an OpenAI-compatible server) or --parser local "
+                "(a transformers model folder)"
+            )
+        raise PerceptionError(
+            f"unknown parser '{name}' (choose from {', '.join(available_parsers())})"
+        )
+    registration = _REGISTRY[name]
+    return registration.factory(_options(name, registration.options_type, options))
+
+
+def parser_options_type(name: str) -> type:
+    """The options dataclass of parser `name` (for a preferences panel's fields)."""
+    if name not in _REGISTRY:
+        get_parser(name)  # raises the clear error
+    return _REGISTRY[name].options_type
+
+
+def _options(name: str, options_type: type, options: Any) -> Any:
+    if options is None:
+        return options_type()
+    if isinstance(options, options_type):
+        return options
+    if not isinstance(options, dict):
+        raise PerceptionError(f"options for the {name} parser must be a dict")
+    known = {f.name for f in dataclasses.fields(options_type)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise PerceptionError(
+            f"unknown option(s) for the {name} parser: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known))})"
+        )
+    return options_type(**{k: v for k, v in options.items() if v is not None})
+
+
+def _load_lazy(name: str) -> None:
+    module = _LAZY_MODULES.get(name)
+    if module is None or name in _REGISTRY:
+        return
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # the module exists but needs something missing: say so
+            raise PerceptionError(f"the {name} parser cannot load: {exc}") from None
+
+
+def _openai_factory(options):
+    from spark_blender.perception.openai_parser import OpenAIParser
+
+    return OpenAIParser(options)
+
+
+def _local_factory(options):
+    from spark_blender.perception.local_parser import LocalParser
+
+    return LocalParser(options)
+
+
+def _register_builtins() -> None:
+    # Importing the options types loads neither openai nor torch: both are imported on use.
+    from spark_blender.perception.local_parser import LocalOptions
+    from spark_blender.perception.openai_parser import OpenAIOptions
+
+    register_parser("openai", _openai_factory, OpenAIOptions)
+    register_parser("local", _local_factory, LocalOptions)
+
+
+_register_builtins()
