@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 from PIL import Image
+from trimesh.resolvers import FilePathResolver
 
 from spark_blender.core.model import DEFAULT_DENSITY, Inertial, Link, Material
 
@@ -25,11 +26,33 @@ class MeshLoadError(ValueError):
 
 
 # --- loading --------------------------------------------------------------------------------
-def load_mesh_file(path: Path, scale=None) -> list[tuple[trimesh.Trimesh, Material]]:
-    """Every triangle mesh in a file with its material, vertices scaled by `scale` (xyz)."""
+class _ConfinedResolver(FilePathResolver):
+    """Lets a mesh reach its textures anywhere under `root` (PartNet's MTLs name
+    ``../images/...``) and nowhere else."""
+
+    def __init__(self, source: Path, root: Path):
+        super().__init__(str(source), allow_anywhere=True)
+        self.root = root.resolve()
+
+    def get(self, name: str) -> bytes:
+        target = (Path(self.parent) / name.strip()).resolve()
+        if not target.is_relative_to(self.root):
+            raise FileNotFoundError(f"'{name}' is outside '{self.root}'")
+        return super().get(name)
+
+
+def load_mesh_file(
+    path: Path, scale=None, root: Path | None = None
+) -> list[tuple[trimesh.Trimesh, Material]]:
+    """Every triangle mesh in a file with its material, vertices scaled by `scale` (xyz).
+
+    Files the mesh names (MTL, textures) are read only from under `root` (default: the mesh's
+    own folder).
+    """
     path = Path(path)
+    resolver = _ConfinedResolver(path, Path(root) if root is not None else path.parent)
     try:
-        loaded = trimesh.load(str(path), process=False)
+        loaded = trimesh.load(str(path), process=False, resolver=resolver)
     except Exception as exc:  # trimesh raises many types for bad files
         raise MeshLoadError(f"mesh file '{path.name}' cannot be read: {exc}") from None
     if isinstance(loaded, trimesh.Scene):

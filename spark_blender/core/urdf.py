@@ -294,11 +294,20 @@ class _Reader:
             try:
                 self.mesh_cache[key] = [
                     (mesh, material, getattr(mesh.visual, "kind", None) is not None)
-                    for mesh, material in load_mesh_file(path, scale)
+                    for mesh, material in load_mesh_file(path, scale, self.root_of(path))
                 ]
             except MeshLoadError as exc:
                 raise self.fail(element, f"{where}: {exc}") from None
         return [(mesh.copy(), material, own) for mesh, material, own in self.mesh_cache[key]]
+
+    def root_of(self, path: Path) -> Path:
+        """The allowed folder a resolved file lies in (its textures may come from there too)."""
+        if self.options.allow_outside:
+            return Path(path.anchor)
+        for root in (self.base_dir, *self.options.package_dirs, self.base_dir.parent):
+            if path.is_relative_to(root.resolve()):
+                return root
+        return path.parent
 
     def resolve(self, element, filename: str, where: str) -> Path:
         """The file a URDF path names, kept inside the allowed folders."""
@@ -580,8 +589,8 @@ def urdf_element(obj: ArticulatedObject, files: _MeshFiles) -> etree._Element:
         _origin_element(element, joint.origin)
         etree.SubElement(element, "parent", link=joint.parent)
         etree.SubElement(element, "child", link=joint.child)
+        etree.SubElement(element, "axis", xyz=_fmt(joint.axis))
         if joint.type != "fixed":
-            etree.SubElement(element, "axis", xyz=_fmt(joint.axis))
             limit = etree.SubElement(element, "limit")
             if joint.type != "continuous":
                 limit.set("lower", repr(float(joint.lower)))

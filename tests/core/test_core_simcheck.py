@@ -1,0 +1,89 @@
+"""`spark-articulate check`: real MuJoCo and PyBullet loads; planted faults are caught."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from spark_blender.cli import main
+from spark_blender.core.model import Joint, Link
+from spark_blender.core.simcheck import check_urdf, sweep_configurations
+from spark_blender.core.transforms import translation
+from spark_blender.core.urdf import write_urdf
+from spark_blender.examples import METAL, box
+
+
+def test_the_example_passes_every_check(example_urdf):
+    report = check_urdf(example_urdf)
+    assert report.passed, report.to_text()
+    assert report.summary["mujoco"].startswith("loaded")
+    assert "0 penetrating pairs" in report.summary["mujoco"]
+    assert report.summary["pybullet"].startswith("loaded")
+
+
+def test_sweeps_reach_both_limits_with_eleven_values(example_cabinet):
+    sweeps = sweep_configurations(example_cabinet, 11)
+    door = [value for joint, value, _ in sweeps if joint == "door_hinge"]
+    assert len(door) == 11
+    assert door[0] == 0.0 and door[-1] == pytest.approx(np.deg2rad(110))
+
+
+def test_planted_penetration_is_caught(example_cabinet, tmp_path):
+    # A post standing in front of the carcass, where the opening door sweeps.
+    example_cabinet.links.append(
+        Link(
+            "post", visuals=[box("post", (0.0, -0.55, 0.4), (0.04, -0.5, 0.7), METAL)], label="post"
+        )
+    )
+    example_cabinet.joints.append(Joint("post_fixed", "fixed", "base", "post"))
+    report = check_urdf(write_urdf(example_cabinet, tmp_path / "out"))
+    assert not report.passed
+    overlaps = [f for f in report.findings if f.check == "penetration"]
+    assert len(overlaps) == 1
+    assert "'door' and 'post'" in overlaps[0].message
+    assert report.penetrations[0]["depth"] > 0.002
+    assert report.penetrations[0]["joint"] == "door_hinge"
+
+
+def test_contact_with_the_parent_is_allowed(example_cabinet, tmp_path):
+    # The drawer slides inside its parent carcass: that contact is not a finding.
+    example_cabinet.joint("drawer_slide").origin = translation((0.0, -0.2, 0.021))
+    report = check_urdf(write_urdf(example_cabinet, tmp_path / "out"))
+    assert not [f for f in report.findings if f.check == "penetration"], report.to_text()
+
+
+def test_planted_zero_mass_moving_link_is_caught(example_urdf, tmp_path):
+    text = example_urdf.read_text()
+    door = text.index('<link name="door"')
+    mass = re.compile(r'<mass value="[^"]+"/>')
+    planted = text[:door] + mass.sub('<mass value="0.0"/>', text[door:], count=1)
+    path = example_urdf.parent / "zero_mass.urdf"
+    path.write_text(planted)
+    try:
+        report = check_urdf(path)
+    finally:
+        path.unlink()
+    assert not report.passed
+    messages = [f.message for f in report.findings if f.severity == "error"]
+    assert "link 'door' has non-positive mass 0.0" in messages
+
+
+def test_cli_exit_codes_and_json(example_urdf, tmp_path, capsys):
+    assert main(["check", str(example_urdf), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] is True and report["findings"] == []
+    missing = tmp_path / "nothing.urdf"
+    assert main(["check", str(missing)]) == 1
+    assert "file not found" in capsys.readouterr().out
+
+
+def test_check_of_a_broken_file_reports_the_read_error(tmp_path):
+    path = tmp_path / "broken.urdf"
+    path.write_text("<robot name='x'><link name='a'/><link name='b'/></robot>")
+    report = check_urdf(path)
+    assert not report.passed
+    assert report.findings[0].check == "read"
+    assert "2 root links" in report.findings[0].message
