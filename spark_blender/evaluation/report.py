@@ -66,7 +66,10 @@ def write_report(records: list[dict], options) -> None:
     overall = summarise(records)
     categories = summarise_by_category(records)
     (out / "summary.md").write_text(summary_markdown(overall, categories, records, options))
-    plots = write_plots(overall, categories, out / "plots")
+    try:
+        plots = write_plots(overall, categories, out / "plots")
+    except ImportError:  # matplotlib is the `eval` extra; the tables and thumbnails need none
+        plots = []
     (out / "report.html").write_text(report_html(overall, categories, records, plots, options))
 
 
@@ -168,6 +171,7 @@ def report_html(overall, categories, records, plots, options) -> str:
         _html_table(categories),
         "<h2 id='plots'>Metrics per category</h2><div class='plots'>",
         *(f"<img src='{e(p)}' alt='{e(p)}'>" for p in plots),
+        "" if plots else "<p>No plots: install matplotlib (pip install 'spark-blender[eval]').</p>",
         "</div><h2 id='cases'>Cases</h2>",
     ]
     ordered = sorted(records, key=lambda r: (r.get("category", ""), r["case"]))
