@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="sim"
-[ "${1:-}" = "all" ] && extras="sim,ml,vlm,blender,dev"
+[ "${1:-}" = "all" ] && extras="sim,ml,vlm,blender,eval,coacd,dev"
 python_bin="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
 stamp=".venv/.install-stamp-${extras//,/-}"
