@@ -136,6 +136,13 @@ def _check_model(obj: ArticulatedObject, report: CheckReport) -> None:
         if not low <= 0.0 <= high:
             report.warn("model", f"joint '{joint.name}' limits [{low:g}, {high:g}] leave out 0")
     moving = obj.moving_links()
+    bare = [n for n in moving if not obj.link(n).collisions]
+    if bare:
+        report.warn(
+            "model",
+            f"moving links without collision geometry ({', '.join(bare)}): their penetration "
+            "is not checked; `spark-articulate convert` adds convex hulls",
+        )
     masses = [obj.link(n).inertial.mass for n in moving if obj.link(n).inertial is not None]
     report.summary["model"] = "ok" if not problems else f"{len(problems)} problems"
     if masses:
