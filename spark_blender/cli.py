@@ -144,8 +144,23 @@ def _run_eval(args) -> int:
     return run_eval_verb(args, CLIError)
 
 
+# --- parse --------------------------------------------------------------------------------------
+def _add_parse(sub) -> None:
+    from spark_blender.perception.cli import add_parse_arguments
+
+    p = sub.add_parser("parse", help="photo -> coarse URDF (category, parts, joints) and images")
+    add_parse_arguments(p)
+    p.set_defaults(handler=_run_parse)
+
+
+def _run_parse(args) -> int:
+    from spark_blender.perception.cli import run_parse_verb
+
+    return run_parse_verb(args, CLIError)
+
+
 # --- entry point -------------------------------------------------------------------------------
-VERBS = [_add_check, _add_convert, _add_info, _add_example, _add_eval]
+VERBS = [_add_check, _add_convert, _add_info, _add_example, _add_eval, _add_parse]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ for it raises a clear `PerceptionError`.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib
 from collections.abc import Callable
@@ -84,6 +85,54 @@ def parser_options_type(name: str) -> type:
     if name not in _REGISTRY:
         get_parser(name)  # raises the clear error
     return _REGISTRY[name].options_type
+
+
+def add_parser_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--parser`` and the parser options, for every verb that runs a parser.
+
+    ``--device`` is left to the verb (``reconstruct`` has its own); `parser_options_from_args`
+    reads it when present. There is deliberately no ``--api-key``: a key on a command line ends
+    up in shell histories and process lists; set ``OPENAI_API_KEY`` instead.
+    """
+    parser.add_argument(
+        "--parser",
+        choices=PARSER_NAMES,
+        default=DEFAULT_PARSER,
+        help="structure parser: embedded (no network), openai (GPT-4o or an OpenAI-compatible "
+        "server; key in OPENAI_API_KEY), local (a transformers model folder)",
+    )
+    group = parser.add_argument_group("parser options")
+    group.add_argument("--model", help="openai: model name (gpt-4o); local: model folder")
+    group.add_argument("--base-url", help="openai: server URL, e.g. http://localhost:8000/v1")
+    group.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"))
+    group.add_argument("--request-timeout", type=float, help="openai: seconds per request")
+    group.add_argument(
+        "--reference-images", choices=("edit", "crop", "none"), help="openai: edit (default)"
+    )
+    group.add_argument("--no-axis-check", action="store_true", help="openai: skip pass 3")
+
+
+def parser_options_from_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The parser name and its options dict from `add_parser_arguments`' flags."""
+    name = args.parser
+    options: dict[str, Any] = {}
+    if name == "openai":
+        options = {
+            "model": args.model,
+            "base_url": args.base_url,
+            "timeout_s": args.request_timeout,
+            "reference_images": args.reference_images,
+        }
+        if args.no_axis_check:
+            options["axis_check"] = False
+    elif name == "local":
+        options = {
+            "model_path": args.model,
+            "device": getattr(args, "device", None),
+            "dtype": args.dtype,
+            "reference_images": args.reference_images,
+        }
+    return name, {k: v for k, v in options.items() if v is not None}
 
 
 def _options(name: str, options_type: type, options: Any) -> Any:
