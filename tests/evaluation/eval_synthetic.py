@@ -103,7 +103,7 @@ def write_case(obj: ArticulatedObject, folder: Path, azimuth=30.0, elevation=25.
     gt = {"name": folder.name, "category": obj.category, "extent": extent, "joints": joints}
     (folder / "gt.json").write_text(json.dumps(gt, indent=1))
     target = (0.0, 0.0, extent[2] / 2)
-    camera = look_at_camera(target, 2.6 * max(extent), azimuth, elevation)
+    camera = look_at_camera(target, 3.0 * max(extent), azimuth, elevation)
     (folder / "camera.json").write_text(json.dumps(camera, indent=1))
     save_npz_mesh(folder / "gt_rest.npz", mesh)
     save_npz_mesh(folder / "gt_moved.npz", posed_mesh(obj, moved))
