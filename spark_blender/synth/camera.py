@@ -1,0 +1,202 @@
+"""Cameras (Blender convention) and lighting/background sampling shared by both renderers.
+
+A camera looks along its local -Z with local +Y up; ``cam_to_world`` is its 4x4 pose in the
+canonical object frame. ``Camera.to_json`` writes the same fields as the dev cases' camera.json
+(width, height, fx, fy, cx, cy, fov_deg (horizontal), cam_to_world, azimuth_deg, elevation_deg).
+Azimuth 0 looks straight at the front (camera on -Y); positive azimuth moves the camera to +X.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CONVENTION = "Blender camera: looks along local -Z, local +Y up; canonical frame Z up, front -Y"
+
+
+@dataclass
+class Camera:
+    width: int
+    height: int
+    fov_deg: float  # horizontal field of view
+    cam_to_world: np.ndarray  # (4, 4)
+    azimuth_deg: float = 0.0
+    elevation_deg: float = 0.0
+
+    @property
+    def fx(self) -> float:
+        return (self.width / 2.0) / math.tan(math.radians(self.fov_deg) / 2.0)
+
+    @property
+    def fy(self) -> float:
+        return self.fx  # square pixels
+
+    @property
+    def cx(self) -> float:
+        return self.width / 2.0
+
+    @property
+    def cy(self) -> float:
+        return self.height / 2.0
+
+    def to_json(self) -> dict:
+        return {
+            "width": int(self.width),
+            "height": int(self.height),
+            "fx": float(self.fx),
+            "fy": float(self.fy),
+            "cx": float(self.cx),
+            "cy": float(self.cy),
+            "fov_deg": float(self.fov_deg),
+            "cam_to_world": [[float(v) for v in row] for row in self.cam_to_world],
+            "azimuth_deg": float(self.azimuth_deg),
+            "elevation_deg": float(self.elevation_deg),
+            "convention": CONVENTION,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Camera:
+        return cls(
+            int(data["width"]),
+            int(data["height"]),
+            float(data["fov_deg"]),
+            np.asarray(data["cam_to_world"], dtype=float),
+            float(data.get("azimuth_deg", 0.0)),
+            float(data.get("elevation_deg", 0.0)),
+        )
+
+
+def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """Blender-convention camera pose at `eye` looking at `target`."""
+    eye, target = np.asarray(eye, float), np.asarray(target, float)
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.asarray(up, float))
+    if np.linalg.norm(right) < 1e-9:  # looking straight up or down
+        right = np.array([1.0, 0.0, 0.0])
+    right /= np.linalg.norm(right)
+    true_up = np.cross(right, forward)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, true_up, -forward, eye
+    return pose
+
+
+def orbit_camera(
+    bounds: np.ndarray,
+    azimuth_deg: float,
+    elevation_deg: float,
+    fov_deg: float,
+    width: int,
+    height: int,
+    margin: float = 1.05,
+) -> Camera:
+    """A camera on a sphere around the box `bounds` (2x3) that keeps the whole box in view."""
+    bounds = np.asarray(bounds, float)
+    centre = bounds.mean(axis=0)
+    radius = 0.5 * float(np.linalg.norm(bounds[1] - bounds[0]))
+    half_fov = math.radians(fov_deg) / 2.0
+    half_fov = min(half_fov, math.atan(math.tan(half_fov) * height / width))
+    distance = margin * radius / math.sin(half_fov)
+    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
+    direction = np.array([math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)])
+    return Camera(
+        width, height, fov_deg, look_at(centre + distance * direction, centre), azimuth_deg,
+        elevation_deg,
+    )  # fmt: skip
+
+
+@dataclass
+class ViewRanges:
+    """The randomised view of the data engine: front 3/4 views."""
+
+    azimuth_deg: tuple[float, float] = (-45.0, 45.0)
+    elevation_deg: tuple[float, float] = (0.0, 40.0)
+    fov_deg: tuple[float, float] = (30.0, 60.0)
+    margin: tuple[float, float] = (1.0, 1.25)
+
+
+def sample_camera(
+    rng: np.random.Generator, bounds: np.ndarray, width: int, height: int, ranges: ViewRanges
+) -> Camera:
+    return orbit_camera(
+        bounds,
+        float(rng.uniform(*ranges.azimuth_deg)),
+        float(rng.uniform(*ranges.elevation_deg)),
+        float(rng.uniform(*ranges.fov_deg)),
+        width,
+        height,
+        float(rng.uniform(*ranges.margin)),
+    )
+
+
+@dataclass
+class Lighting:
+    """One directional key light (towards the scene, world frame) plus ambient light."""
+
+    direction: np.ndarray = field(default_factory=lambda: np.array([-0.4, 0.6, -0.7]))
+    intensity: float = 0.8
+    ambient: float = 0.35
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def to_json(self) -> dict:
+        return {
+            "direction": [float(v) for v in self.direction],
+            "intensity": float(self.intensity),
+            "ambient": float(self.ambient),
+            "colour": [float(c) for c in self.colour],
+        }
+
+
+def sample_lighting(rng: np.random.Generator, camera: Camera) -> Lighting:
+    """A key light from the camera's side of the object, above it, with a random warm/cool tint."""
+    eye = camera.cam_to_world[:3, 3]
+    to_camera = eye / max(np.linalg.norm(eye), 1e-9)
+    jitter = rng.normal(0.0, 0.6, 3)
+    source = to_camera + jitter + np.array([0.0, 0.0, rng.uniform(0.3, 1.2)])
+    direction = -source / np.linalg.norm(source)
+    tint = 1.0 + rng.uniform(-0.08, 0.08, 3)
+    return Lighting(
+        direction, float(rng.uniform(0.55, 0.95)), float(rng.uniform(0.25, 0.45)),
+        tuple(float(c) for c in np.clip(tint, 0.8, 1.1)),
+    )  # fmt: skip
+
+
+BACKGROUNDS = ("transparent", "plain", "texture")
+
+
+@dataclass
+class Background:
+    kind: str = "transparent"  # transparent, plain, texture
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    seed: int = 0  # texture pattern seed
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "colour": [float(c) for c in self.colour], "seed": self.seed}
+
+    def image(self, width: int, height: int) -> np.ndarray:
+        """(H, W, 3) float image of this background (zeros when transparent)."""
+        if self.kind == "transparent":
+            return np.zeros((height, width, 3))
+        base = np.broadcast_to(np.asarray(self.colour, float), (height, width, 3)).copy()
+        if self.kind == "plain":
+            return base
+        rng = np.random.default_rng(self.seed)
+        y, x = np.mgrid[0:height, 0:width] / max(width, height)
+        angle = rng.uniform(0, math.pi)
+        freq = rng.uniform(4, 20)
+        stripes = 0.5 + 0.5 * np.sin(
+            2 * math.pi * freq * (x * math.cos(angle) + y * math.sin(angle))
+        )
+        coarse = rng.random((8, 8))
+        blotch = coarse[(y * 7.99).astype(int), (x * 7.99).astype(int)]
+        second = np.clip(np.asarray(self.colour) + rng.uniform(-0.3, 0.3, 3), 0, 1)
+        mix = (0.6 * stripes + 0.4 * blotch)[..., None]
+        return base * (1 - mix) + second * mix
+
+
+def sample_background(rng: np.random.Generator, kinds=BACKGROUNDS) -> Background:
+    kind = str(kinds[int(rng.integers(len(kinds)))])
+    return Background(kind, tuple(float(c) for c in rng.uniform(0.1, 0.95, 3)),
+                      int(rng.integers(2**31)))  # fmt: skip
