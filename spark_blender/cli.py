@@ -159,8 +159,23 @@ def _run_parse(args) -> int:
     return run_parse_verb(args, CLIError)
 
 
+# --- synth --------------------------------------------------------------------------------------
+def _add_synth(sub) -> None:
+    from spark_blender.synth.cli import add_synth_arguments
+
+    p = sub.add_parser("synth", help="write a procedural dataset: objects, renders, manifest")
+    add_synth_arguments(p)
+    p.set_defaults(handler=_run_synth)
+
+
+def _run_synth(args) -> int:
+    from spark_blender.synth.cli import run_synth_verb
+
+    return run_synth_verb(args, CLIError)
+
+
 # --- entry point -------------------------------------------------------------------------------
-VERBS = [_add_check, _add_convert, _add_info, _add_example, _add_eval, _add_parse]
+VERBS = [_add_check, _add_convert, _add_info, _add_example, _add_eval, _add_parse, _add_synth]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,321 @@
+"""Sharded datasets of procedural objects and their renders, reproducible from one seed.
+
+Layout of a dataset folder (written to a temporary sibling, renamed into place when complete):
+
+    manifest.json          format, the config, poses, per-category counts, shards + sha256
+    shard_00000.zip ...    per shard: rgba.npy (N, P, H, W, 4) uint8, mask.npy (N, P, H, W)
+                           uint8 (link index + 1, 0 = background), depth.npy (N, P, H, W)
+                           float16 metres (0 = background), meta.json (one record per sample)
+    urdf/<sample>/         optional: each object's URDF folder (``--urdf``)
+
+P poses per sample: ``rest`` (all joints 0), ``moved`` (every joint 75% of the way to its far
+limit, as in the evaluation cases) and ``random_k``. Sample i of category c draws its object seed
+and its view from ``SeedSequence([seed, crc32(c), i])``, so any sample can be rebuilt alone and
+the whole folder is byte-identical for the same config. ``SynthDataset`` reads it for training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from spark_blender.core.kinematics import joint_frames, link_poses, random_configuration
+from spark_blender.core.model import ArticulatedObject
+from spark_blender.core.urdf import WriteOptions, staged_folder, write_urdf
+from spark_blender.progress import ProgressEvent
+from spark_blender.synth import CATEGORIES, generate
+from spark_blender.synth.camera import (
+    BACKGROUNDS,
+    ViewRanges,
+    sample_background,
+    sample_camera,
+    sample_lighting,
+)
+from spark_blender.synth.render_fast import RenderResult, render, scene_geometry
+
+FORMAT = "spark-synth-v1"
+BACKENDS = ("fast", "cycles")
+MOVED_FRACTION = 0.75
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: byte-identical shards
+
+
+@dataclass
+class SynthConfig:
+    categories: tuple[str, ...] = CATEGORIES
+    n: int = 10  # samples per category
+    seed: int = 0
+    size: int = 224
+    random_poses: int = 0
+    backend: str = "fast"
+    shard_size: int = 64
+    backgrounds: tuple[str, ...] = BACKGROUNDS
+    cycles_samples: int = 16
+    write_urdf: bool = False
+
+    def problems(self) -> list[str]:
+        found = [f"unknown category '{c}'" for c in self.categories if c not in CATEGORIES]
+        if self.backend not in BACKENDS:
+            found.append(f"backend '{self.backend}' is not one of {', '.join(BACKENDS)}")
+        found += [f"unknown background '{b}'" for b in self.backgrounds if b not in BACKGROUNDS]
+        if self.n < 1:
+            found.append(f"n must be at least 1, got {self.n}")
+        if not 16 <= self.size <= 2048:
+            found.append(f"size must be in [16, 2048], got {self.size}")
+        if self.shard_size < 1:
+            found.append(f"shard size must be at least 1, got {self.shard_size}")
+        return found
+
+    @property
+    def poses(self) -> list[str]:
+        return ["rest", "moved"] + [f"random_{k}" for k in range(self.random_poses)]
+
+
+@dataclass
+class Sample:
+    key: str
+    views: list[RenderResult]
+    meta: dict = field(default_factory=dict)
+
+
+def moved_configuration(obj: ArticulatedObject, fraction: float = MOVED_FRACTION) -> dict:
+    """Every movable joint `fraction` of the way from 0 to its far limit (a continuous joint:
+    that fraction of a half turn)."""
+    out = {}
+    for joint in obj.movable_joints:
+        low, high = joint.limits
+        far = high if abs(high) >= abs(low) else low
+        if joint.type == "continuous":
+            far = np.pi / 2
+        out[joint.name] = float(fraction * far)
+    return out
+
+
+def sample_rng(config: SynthConfig, category: str, index: int) -> np.random.Generator:
+    entropy = [int(config.seed), zlib.crc32(category.encode()), int(index)]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+def object_record(obj: ArticulatedObject) -> dict:
+    """What a model learns from: links (label, mask id, rest box) and joints in the canonical
+    frame at rest."""
+    poses = link_poses(obj)
+    frames = joint_frames(obj)
+    links = []
+    for index, link in enumerate(obj.links):
+        pts = [
+            (poses[link.name] @ v.origin)[:3, :3] @ np.asarray(v.mesh.vertices).T
+            + (poses[link.name] @ v.origin)[:3, 3:4]
+            for v in link.visuals
+        ]
+        pts = np.concatenate(pts, axis=1) if pts else np.zeros((3, 1))
+        links.append({
+            "name": link.name,
+            "label": link.label,
+            "mask_id": index + 1,
+            "bbox_min": pts.min(1).round(6).tolist(),
+            "bbox_max": pts.max(1).round(6).tolist(),
+        })  # fmt: skip
+    joints = []
+    for joint in obj.joints:
+        pivot, axis = frames[joint.name]
+        joints.append({
+            "name": joint.name,
+            "type": joint.type,
+            "label": joint.label,
+            "parent": joint.parent,
+            "child": joint.child,
+            "pivot": np.round(pivot, 6).tolist(),
+            "axis": np.round(axis, 6).tolist(),
+            "lower": float(joint.limits[0]),
+            "upper": float(joint.limits[1]),
+        })  # fmt: skip
+    lo = np.min([link["bbox_min"] for link in links], axis=0)
+    hi = np.max([link["bbox_max"] for link in links], axis=0)
+    return {
+        "name": obj.name,
+        "category": obj.category,
+        "extent": np.round(hi - lo, 6).tolist(),
+        "links": links,
+        "joints": joints,
+    }
+
+
+def make_sample(config: SynthConfig, category: str, index: int) -> tuple[Sample, ArticulatedObject]:
+    """Sample `index` of `category`: the object, its poses, one random view, the renders."""
+    rng = sample_rng(config, category, index)
+    object_seed = int(rng.integers(2**31))
+    obj = generate(category, object_seed)
+    configurations = {"rest": {}, "moved": moved_configuration(obj)}
+    for k in range(config.random_poses):
+        configurations[f"random_{k}"] = random_configuration(obj, rng)
+    geometry = scene_geometry(obj)
+    bounds = _bounds(geometry, obj, configurations.values())
+    camera = sample_camera(rng, bounds, config.size, config.size, ViewRanges())
+    lighting = sample_lighting(rng, camera)
+    background = sample_background(rng, config.backgrounds)
+    if config.backend == "cycles":
+        from spark_blender.synth.render_cycles import View, render_cycles
+
+        views = render_cycles(
+            obj,
+            [View(c, camera, lighting, background) for c in configurations.values()],
+            samples=config.cycles_samples,
+        )
+    else:
+        views = [
+            render(obj, camera, c, lighting, background, geometry) for c in configurations.values()
+        ]
+    meta = {
+        "key": f"{category}_{index:06d}",
+        "object_seed": object_seed,
+        **object_record(obj),
+        "poses": {name: dict(c) for name, c in configurations.items()},
+        "camera": camera.to_json(),
+        "lighting": lighting.to_json(),
+        "background": background.to_json(),
+        "backend": config.backend,
+    }
+    return Sample(meta["key"], views, meta), obj
+
+
+def _bounds(geometry, obj, configurations) -> np.ndarray:
+    from spark_blender.synth.render_fast import posed_triangles
+
+    pts = np.concatenate([posed_triangles(geometry, obj, c).reshape(-1, 3) for c in configurations])
+    return np.stack([pts.min(0), pts.max(0)])
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def write_shard(path: Path, samples: Sequence[Sample]) -> str:
+    """Write one shard zip; returns its sha256."""
+    arrays = {
+        "rgba": np.stack([np.stack([v.rgba for v in s.views]) for s in samples]),
+        "mask": np.stack([np.stack([v.mask for v in s.views]) for s in samples]),
+        "depth": np.stack([np.stack([v.depth for v in s.views]) for s in samples]).astype(
+            np.float16
+        ),
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", _ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, _npy_bytes(array), compresslevel=1)
+        info = zipfile.ZipInfo("meta.json", _ZIP_DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, json.dumps([s.meta for s in samples], indent=None), compresslevel=6)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_dataset(
+    config: SynthConfig,
+    out: str | Path,
+    overwrite: bool = False,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> Path:
+    """Generate, render and write the dataset of `config` into `out`; returns the manifest."""
+    problems = config.problems()
+    if problems:
+        raise ValueError("; ".join(problems))
+    out = Path(out)
+    order = [(c, i) for c in config.categories for i in range(config.n)]
+    shards, pending = [], []
+    with staged_folder(out, overwrite) as stage:
+        for done, (category, index) in enumerate(order):
+            sample, obj = make_sample(config, category, index)
+            if config.write_urdf:
+                write_urdf(obj, stage / "urdf" / sample.key, WriteOptions())
+            pending.append(sample)
+            if len(pending) == config.shard_size or done == len(order) - 1:
+                name = f"shard_{len(shards):05d}.zip"
+                digest = write_shard(stage / name, pending)
+                shards.append({"file": name, "samples": len(pending), "sha256": digest,
+                               "keys": [s.key for s in pending]})  # fmt: skip
+                pending = []
+            if progress is not None:
+                progress(ProgressEvent("synth", (done + 1) / len(order), sample.key))
+        manifest = {
+            "format": FORMAT,
+            "config": {**asdict(config), "categories": list(config.categories)},
+            "poses": config.poses,
+            "image_size": [config.size, config.size],
+            "samples": len(order),
+            "per_category": {c: config.n for c in config.categories},
+            "shards": shards,
+        }
+        (stage / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return out / "manifest.json"
+
+
+class SynthDataset:
+    """Random access to a written dataset: ``ds[i]`` -> dict of numpy arrays and metadata.
+
+    Works as a PyTorch ``Dataset`` (``__len__``/``__getitem__``) without importing torch.
+    ``rgba`` (P, H, W, 4) uint8, ``mask`` (P, H, W) uint8, ``depth`` (P, H, W) float32,
+    ``meta`` the sample's record; P follows ``poses``.
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        manifest_path = self.root / "manifest.json"
+        if not manifest_path.is_file():
+            raise FileNotFoundError(f"'{self.root}' holds no manifest.json: not a synth dataset")
+        self.manifest = json.loads(manifest_path.read_text())
+        if self.manifest.get("format") != FORMAT:
+            raise ValueError(f"'{manifest_path}' has format {self.manifest.get('format')!r}, "
+                             f"expected {FORMAT!r}")  # fmt: skip
+        self.poses: list[str] = self.manifest["poses"]
+        self._index = [
+            (s, j)
+            for s, shard in enumerate(self.manifest["shards"])
+            for j in range(shard["samples"])
+        ]
+        self._cached: tuple[int, dict] | None = None
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def _shard(self, number: int) -> dict:
+        if self._cached is None or self._cached[0] != number:
+            path = self.root / self.manifest["shards"][number]["file"]
+            with zipfile.ZipFile(path) as archive:
+                data = {
+                    name: np.load(io.BytesIO(archive.read(f"{name}.npy")), allow_pickle=False)
+                    for name in ("rgba", "mask", "depth")
+                }
+                data["meta"] = json.loads(archive.read("meta.json"))
+            self._cached = (number, data)
+        return self._cached[1]
+
+    def __getitem__(self, i: int) -> dict:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"sample {i} out of range for {len(self)} samples")
+        shard, j = self._index[i]
+        data = self._shard(shard)
+        return {
+            "rgba": data["rgba"][j],
+            "mask": data["mask"][j],
+            "depth": data["depth"][j].astype(np.float32),
+            "meta": data["meta"][j],
+        }
+
+    def verify(self) -> list[str]:
+        """Shards whose bytes no longer match the manifest's sha256."""
+        bad = []
+        for shard in self.manifest["shards"]:
+            digest = hashlib.sha256((self.root / shard["file"]).read_bytes()).hexdigest()
+            if digest != shard["sha256"]:
+                bad.append(shard["file"])
+        return bad
