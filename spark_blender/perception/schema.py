@@ -569,6 +569,8 @@ def _parents_first(parts: list[CoarsePart]) -> list[CoarsePart]:
     pending = list(parts)
     while pending:
         ready = [p for p in pending if p.parent in placed]
+        if not ready:  # cannot happen after break_cycles; never loop forever on a bad tree
+            raise AssertionError(f"parts {[p.name for p in pending]} do not reach the base")
         for part in ready:
             ordered.append(part)
             placed.add(part.name)
