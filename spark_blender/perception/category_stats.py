@@ -4,8 +4,8 @@ The second prompt pass fills its template with these numbers (SPARK shapes its U
 per-category statistics). `category_statistics(category)` is the one entry point:
 
 1. When the procedural generator ``spark_blender.synth`` offers a sampler at import time,
-   ``synth.sample_object(category: str, seed: int) -> ArticulatedObject`` (canonical frame,
-   labels on links or joints) together with ``synth.CATEGORIES``, the statistics are measured on
+   ``synth.generate(category: str, seed: int) -> ArticulatedObject`` (canonical frame, labels
+   on links) together with ``synth.CATEGORIES``, the statistics are measured on
    `SYNTH_SAMPLES` objects of that category (seeds 0..n-1) and cached.
 2. Otherwise (or for a category the generator does not make) they come from `TABLE` below: a
    small hand-written summary of PartNet-Mobility's categories (typical size in metres, and per
@@ -260,12 +260,12 @@ def category_statistics(category: str) -> CategoryStats:
 
 
 def _synth_sampler(category: str):
-    """``synth.sample_object`` when the generator exists and makes `category`, else None."""
+    """``synth.generate`` when the generator exists and makes `category`, else None."""
     try:
         synth = importlib.import_module("spark_blender.synth")
     except ImportError:
         return None
-    sampler = getattr(synth, "sample_object", None)
+    sampler = getattr(synth, "generate", None)
     categories = getattr(synth, "CATEGORIES", ())
     if callable(sampler) and category in categories:
         return sampler
@@ -287,9 +287,11 @@ def _measure(category: str, objects) -> CategoryStats:
         frames = joint_frames(obj, rest)
         seen: dict[tuple[str, str], int] = defaultdict(int)
         for joint in obj.movable_joints:
-            key = (obj.link(joint.child).label or joint.label or "part", joint.type)
-            seen[key] += 1
             pivot, axis = frames[joint.name]
+            # Left- and right-hinged doors are different kinds: split by axis direction.
+            label = obj.link(joint.child).label or joint.label or "part"
+            key = (label, joint.type, _direction(np.asarray(axis, float)))
+            seen[key] += 1
             axes[key].append(np.asarray(axis, float))
             pivots[key].append((np.asarray(pivot, float) - bottom_centre) / extent)
             limits[key].append(joint.limits)
@@ -299,7 +301,7 @@ def _measure(category: str, objects) -> CategoryStats:
     parts = []
     for key, found in counts.items():
         found = found + [0] * (n - len(found))
-        label, joint_type = key
+        label, joint_type, _ = key
         axis = _dominant_axis(axes[key])
         parts.append(
             PartStats(
@@ -313,6 +315,16 @@ def _measure(category: str, objects) -> CategoryStats:
         )
     size = tuple(round(float(v), 3) for v in np.median(np.array(sizes), axis=0))
     return CategoryStats(category, size, tuple(parts), f"synth ({n} samples)")
+
+
+def _direction(axis: np.ndarray) -> tuple[int, int, int] | None:
+    """The canonical direction (+-X, +-Y, +-Z) `axis` is close to, or None when oblique."""
+    index = int(np.argmax(np.abs(axis)))
+    if abs(axis[index]) < 0.9 * np.linalg.norm(axis):
+        return None
+    direction = [0, 0, 0]
+    direction[index] = 1 if axis[index] > 0 else -1
+    return tuple(direction)
 
 
 def _dominant_axis(axes: list[np.ndarray]) -> tuple[float, float, float]:
@@ -340,7 +352,7 @@ def format_statistics(stats: CategoryStats) -> str:
         limits = (
             "no limits"
             if part.joint_type == "continuous"
-            else f"limits [{part.limits[0]:.2f}, {part.limits[1]:.2f}] {unit}"
+            else f"limits [{part.limits[0]:.3g}, {part.limits[1]:.3g}] {unit}"
         )
         axis = "[" + ", ".join(f"{v:g}" for v in part.axis) + "]"
         pivot = "[" + ", ".join(f"{v:g}" for v in part.pivot) + "]"

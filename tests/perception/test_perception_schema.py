@@ -276,9 +276,21 @@ def test_every_category_has_statistics_with_unit_axes_and_limits_containing_zero
 
 
 def test_statistics_for_the_prompt_read_as_lines():
-    text = format_statistics(category_statistics("Microwave"))
+    text = format_statistics(TABLE["Microwave"])
     assert text.splitlines()[0].startswith("Typical Microwave: about 0.50 m wide")
     assert "- door: 1 per object, revolute, axis [0, 0, -1]" in text
+    assert "limits [0, 0.005] m (pushed in)" in text
+
+
+def test_statistics_come_from_the_synth_generator_when_it_makes_the_category():
+    synth = pytest.importorskip("spark_blender.synth")
+    if "Microwave" not in getattr(synth, "CATEGORIES", ()):
+        pytest.skip("the synth generator makes no Microwave")
+    stats = category_statistics("Microwave")
+    assert stats.source.startswith("synth (")
+    door = [p for p in stats.parts if p.label == "door"]
+    assert door and door[0].joint_type == "revolute" and door[0].count[0] >= 1
+    assert category_statistics("Pen").source == "table"  # a category synth does not make
 
 
 def test_statistics_measured_on_articulated_objects():
