@@ -169,7 +169,7 @@ class _Reader:
         if text is None:
             if default is None:
                 raise self.fail(element, f"{where} is missing '{attr}'")
-            return np.asarray(default, dtype=float)
+            return np.atleast_1d(np.asarray(default, dtype=float))
         try:
             values = np.array([float(v) for v in text.replace(",", " ").split()], dtype=float)
         except ValueError:

@@ -8,6 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -241,6 +242,19 @@ def test_mesh_paths_resolve_through_package_dirs(corpus_dir, tmp_path):
         read_urdf(path)
     obj = read_urdf(path, package_dirs=[tmp_path])
     assert len(obj.link("base").visuals[0].mesh.faces) == 4
+
+
+def test_inertia_products_default_to_zero(corpus_dir):
+    path = corpus_dir / "diagonal.urdf"
+    path.write_text(
+        robot(
+            "<link name='base'><inertial><mass value='2'/><inertia ixx='1' iyy='2' izz='3'/>"
+            "</inertial></link>"
+        )
+    )
+    inertial = read_urdf(path).link("base").inertial
+    assert inertial.mass == 2.0
+    np.testing.assert_array_equal(inertial.inertia, np.diag([1.0, 2.0, 3.0]))
 
 
 def test_the_good_urdf_reads(corpus_dir):
