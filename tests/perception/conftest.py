@@ -209,6 +209,12 @@ class OpenAIServer:
             message["refusal"] = reply.refusal
         elif reply.content is not None:
             message["content"] = reply.content
+        elif seen.schema_name == "json_object":  # JSON mode: chatty, fenced, found by prompt
+            system = request["messages"][0]["content"]
+            name = "spark_category" if "name its category" in system else "spark_coarse_urdf"
+            name = "spark_axis_check" if system.startswith("Re-check") else name
+            answer = json.dumps(self.answers[name], indent=1)
+            message["content"] = f"Here is the JSON you asked for:\n```json\n{answer}\n```"
         else:
             message["content"] = json.dumps(self.answers[seen.schema_name])
         return {

@@ -77,6 +77,22 @@ def test_good_answer_gives_a_valid_coarse_urdf_in_three_passes(openai_server, ph
     assert result.repairs == [] and result.warnings == []
 
 
+def test_json_mode_servers_answers_are_extracted_from_prose(openai_server, photo):
+    result = _parse(openai_server, photo, structured_outputs=False, reference_images="none")
+    formats = [r.json["response_format"] for r in openai_server.chat_requests()]
+    assert formats == [{"type": "json_object"}] * 3
+    assert len(result.coarse.parts) == 4 and result.part_images == {}
+
+
+def test_progress_is_reported_in_order(openai_server, photo):
+    events = []
+    OpenAIParser(_options(openai_server)).parse(photo, progress=events.append)
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert {e.stage for e in events} == {"perception"}
+    assert events[-1].message.startswith("cost $")
+
+
 def test_usage_and_cost_are_reported(openai_server, photo):
     result = _parse(openai_server, photo)
     chat = result.usage.models["gpt-4o"]
