@@ -93,8 +93,9 @@ def point_set_scores(
     predicted: np.ndarray, truth: np.ndarray, thresholds=THRESHOLDS
 ) -> tuple[float, list[float]]:
     """(Chamfer distance, [F@tau for each tau]) between two point sets."""
-    to_truth, _ = cKDTree(truth).query(predicted)
-    to_predicted, _ = cKDTree(predicted).query(truth)
+    # Unbalanced trees build and query faster on surface samples; the neighbours are exact.
+    to_truth, _ = cKDTree(truth, balanced_tree=False, compact_nodes=False).query(predicted)
+    to_predicted, _ = cKDTree(predicted, balanced_tree=False, compact_nodes=False).query(truth)
     chamfer = float(to_truth.mean() + to_predicted.mean())
     return chamfer, [f_score(to_truth, to_predicted, tau) for tau in thresholds]
 

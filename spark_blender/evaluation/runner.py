@@ -9,10 +9,12 @@ same report folder skips the cases already recorded, so an interrupted run resum
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -205,6 +207,9 @@ def evaluate_case(folder: Path, options: EvalOptions) -> dict:
             raise CaseFailure("load", f"invalid output: {_one_line(exc)}", seconds) from exc
         record = _score(case, prediction, options)
         record["seconds"] = seconds
+    except CaseError as exc:
+        record = failed_record(folder.name, None, options, "case", str(exc))
+        prediction = None
     except CaseFailure as failure:
         record = failed_record(folder.name, case, options, failure.stage, str(failure))
         record["seconds"] = failure.seconds
@@ -249,7 +254,7 @@ def _reconstruct(case: Case, options: EvalOptions) -> tuple[Path, float]:
     command = reconstruct_command(case, out, options)
     started = time.perf_counter()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=options.timeout)
+        done = run_with_timeout(command, options.timeout)
     except subprocess.TimeoutExpired as exc:
         seconds = time.perf_counter() - started
         raise CaseFailure("reconstruct", f"timed out after {options.timeout:g} s", seconds) from exc
@@ -262,6 +267,22 @@ def _reconstruct(case: Case, options: EvalOptions) -> tuple[Path, float]:
             "reconstruct", f"exit {done.returncode}: {_last_line(done.stderr)}", seconds
         )
     return out, seconds
+
+
+def run_with_timeout(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run `command` in its own process group; on timeout kill the whole group (a pipeline's
+    worker processes included) and raise TimeoutExpired."""
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def _save_log(path: Path, command: list[str], done: subprocess.CompletedProcess) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -114,11 +115,37 @@ def test_reconstruct_failures_and_timeouts_are_recorded_per_case(demo, tmp_path)
         assert record["status"] == "failed" and record["failed_stage"] == "reconstruct"
         assert "reconstruct" in record["error"] and record["seconds"] > 0
         assert (tmp_path / "r" / "logs" / f"{record['case']}.log").is_file()
-    slow = [sys.executable, "-c", "import time; time.sleep(60)"]
-    run = run_evaluation(
-        options(cases, tmp_path / "t", limit=1, timeout=1, reconstruct_command=slow)
-    )
-    assert run.records[0]["error"] == "timed out after 1 s"
+
+
+def test_a_timed_out_reconstruction_is_killed_with_its_children(demo, tmp_path):
+    cases, _ = demo
+    pid_file = tmp_path / "child.pid"
+    slow = [
+        sys.executable,
+        "-c",
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n",
+    ]
+    opts = options(cases, tmp_path / "t", limit=1, timeout=3, reconstruct_command=slow)
+    run = run_evaluation(opts)
+    assert run.records[0]["error"] == "timed out after 3 s"
+    assert run.records[0]["seconds"] < 30
+    assert not _running(int(pid_file.read_text()))
+
+
+def _running(pid: int) -> bool:
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        if state in ("Z", "X"):  # killed; a zombie until someone reaps it
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_reconstruct_path_scores_what_the_command_writes(demo, tmp_path):
@@ -204,3 +231,15 @@ def test_cli_eval_prints_the_scores_and_refuses_bad_input(demo, tmp_path, capsys
     assert main(["eval", str(tmp_path / "nowhere"), "-o", str(tmp_path / "x")]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "nowhere" in error[0]
+
+
+def test_a_broken_case_folder_is_that_case_failure(demo, tmp_path):
+    cases, predictions = demo
+    copy = tmp_path / "cases"
+    shutil.copytree(cases, copy)
+    (copy / "lidded_box" / "gt_rest.npz").unlink()
+    run = run_evaluation(options(copy, tmp_path / "r", predictions_dir=predictions))
+    broken = by_case(run)["lidded_box"]
+    assert broken["status"] == "failed" and broken["failed_stage"] == "case"
+    assert "gt_rest.npz" in broken["error"]
+    assert by_case(run)["cabinet_small"]["status"] == "ok"
