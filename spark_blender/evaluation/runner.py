@@ -143,24 +143,33 @@ def _evaluate_all(folders: list[Path], options: EvalOptions):
             try:
                 yield future.result()
             except Exception as exc:  # a worker died (e.g. a native crash): the case failed
-                yield failed_record(futures[future].name, None, options, "worker", repr(exc))
+                yield _worker_failure(futures[future], options, exc)
+
+
+def _worker_failure(folder: Path, options: EvalOptions, exc: Exception) -> dict:
+    try:
+        case = load_case(folder)
+    except CaseError:
+        case = None
+    return failed_record(folder.name, case, options, "worker", _one_line(exc))
 
 
 def _claim_report_folder(options: EvalOptions) -> None:
     """Record what this report folder scores; refuse to mix results of another source."""
     path = options.out_dir / RUN_FILE
+    run = {"source": options.source, "seed": options.seed}
     if path.is_file():
         try:
-            previous = json.loads(path.read_text()).get("source")
+            previous = json.loads(path.read_text())
         except ValueError:
-            previous = None
-        if previous and previous != options.source:
+            previous = {}
+        mine = f"'{options.source}' (seed {options.seed})"
+        theirs = f"'{previous.get('source')}' (seed {previous.get('seed')})"
+        if previous and {k: previous.get(k) for k in run} != run:
             raise EvalError(
-                f"{options.out_dir}: holds results of '{previous}', not '{options.source}';"
-                " choose another --out"
+                f"{options.out_dir}: holds results of {theirs}, not {mine}; use another -o"
             )
-    run = {"source": options.source, "cases_dir": str(options.cases_dir.resolve())}
-    run["seed"] = options.seed
+    run["cases_dir"] = str(options.cases_dir.resolve())
     path.write_text(json.dumps(run, indent=1) + "\n")
 
 
