@@ -203,11 +203,24 @@ class LocalParser:
             f"{source} gave no usable answer in {len(answers)} tries: {one_line(problem, 240)}"
         )
 
+    def chat_text(self, processor, messages: list) -> str:
+        """The prompt through the model's own chat template."""
+        for attempt in (messages, _without_system(messages)):
+            try:
+                return processor.apply_chat_template(
+                    attempt, add_generation_prompt=True, tokenize=False
+                )
+            except Exception as exc:  # jinja's TemplateError, or no template at all
+                problem = one_line(str(exc), 160)
+        raise PerceptionError(
+            f"local model '{self.model_path}': its chat template cannot be used: {problem}"
+        )
+
     def generate(self, messages: list, picture: Image.Image, usage: Usage) -> str:
         import torch
 
         processor, model = self.load()
-        text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        text = self.chat_text(processor, messages)
         inputs = processor(text=[text], images=[picture], return_tensors="pt")
         inputs = inputs.to(model.device)
         floating = {k: v.to(model.dtype) for k, v in inputs.items() if v.is_floating_point()}
@@ -227,6 +240,14 @@ class LocalParser:
             self.model_path.name, input_tokens=prompt_length, output_tokens=new_tokens.shape[1]
         )
         return processor.batch_decode(new_tokens, skip_special_tokens=True)[0]
+
+
+def _without_system(messages: list) -> list:
+    """The system turn folded into the first user turn, for templates that refuse system."""
+    if not messages or messages[0]["role"] != "system":
+        return messages
+    system, first, *rest = messages
+    return [{"role": "user", "content": system["content"] + first["content"]}, *rest]
 
 
 def _category(data: dict) -> str:

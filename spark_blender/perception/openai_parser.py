@@ -30,8 +30,10 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -62,6 +64,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _RETRY_STATUSES = {408, 409, 429}
 # Statuses that mean "this server has no such API" rather than "this request failed".
 _NO_API_STATUSES = {404, 405, 501}
+_MOVED = "\0moved-state"  # the moved-state image's job key (no part name has a NUL)
 
 
 @dataclass
@@ -70,8 +73,9 @@ class OpenAIOptions:
     temperature: float = 0.2
     base_url: str | None = None  # None: OpenAI; else any OpenAI-compatible server
     api_key: str | None = None  # used when OPENAI_API_KEY is not set
-    timeout_s: float = 60.0  # per request
-    total_timeout_s: float = 600.0  # the whole parse, retries and backoff included
+    timeout_s: float = 60.0  # per chat request
+    image_timeout_s: float = 180.0  # per image edit (they take tens of seconds)
+    total_timeout_s: float = 900.0  # the whole parse, retries and backoff included
     max_retries: int = 4  # per request, for 429 / 5xx / time-outs / lost connections
     backoff_s: float = 1.0  # first wait; doubles each retry unless Retry-After says otherwise
     max_backoff_s: float = 30.0  # no single wait is longer, whatever Retry-After asks
@@ -84,6 +88,7 @@ class OpenAIOptions:
     image_size: str = "1024x1024"
     image_quality: str = "medium"
     max_part_images: int = 12  # parts beyond this get crops instead of edits (cost)
+    image_concurrency: int = 4  # image edits in flight at once
     prices: dict[str, dict[str, float]] | None = None  # USD per 1M tokens; None: defaults
     extra: dict[str, Any] = field(default_factory=dict)  # extra body fields for the server
 
@@ -92,7 +97,7 @@ class OpenAIOptions:
             raise PerceptionError(
                 f"reference_images must be edit, crop or none, not {self.reference_images!r}"
             )
-        if self.timeout_s <= 0 or self.total_timeout_s <= 0:
+        if min(self.timeout_s, self.image_timeout_s, self.total_timeout_s) <= 0:
             raise PerceptionError("timeouts must be positive")
 
 
@@ -162,6 +167,7 @@ class _Session:
         )
         self.deadline = time.monotonic() + options.total_timeout_s
         self.usage = Usage()
+        self.usage_lock = threading.Lock()  # image edits run on worker threads
         self.warnings: list[str] = []
 
     def close(self) -> None:
@@ -342,7 +348,9 @@ class _Session:
         return message.content
 
     # --- retries -------------------------------------------------------------------------------
-    def with_retries(self, what: str, request: Callable[[float], Any]):
+    def with_retries(self, what: str, request: Callable[[float], Any], timeout_s: float = 0.0):
+        """`request(timeout)` retried as the module docstring says; `timeout_s` per attempt
+        (default: the chat timeout)."""
         openai = self.openai
         attempt = 0
         while True:
@@ -351,7 +359,7 @@ class _Session:
                 raise PerceptionError(
                     f"{what}: out of time ({self.options.total_timeout_s:g} s for the parse)"
                 )
-            timeout = min(self.options.timeout_s, remaining)
+            timeout = min(timeout_s or self.options.timeout_s, remaining)
             wait = None
             try:
                 return request(timeout)
@@ -384,36 +392,55 @@ class _Session:
         if mode == "none":
             return
         crops = part_crops(picture, result.coarse)
+        result.part_images, result.part_image_source = dict(crops), "crop"
         if mode == "crop":
-            result.part_images, result.part_image_source = crops, "crop"
             return
-        edited: dict[str, Image.Image] = {}
+        coarse = result.coarse
+        jobs = [
+            (
+                part.name,
+                render("part_image", label=part.label, category=coarse.category, name=part.name),
+            )
+            for part in coarse.parts[: self.options.max_part_images]
+        ]
+        motions = moved_state_motions(coarse)
+        if motions:
+            jobs.append((_MOVED, render("moved_image", category=coarse.category, motions=motions)))
+        if not jobs:
+            return
         photo_png = png_bytes(picture)
-        try:
-            for part in result.coarse.parts[: self.options.max_part_images]:
-                prompt = render(
-                    "part_image", label=part.label, category=result.coarse.category, name=part.name
-                )
-                edited[part.name] = self.edit_image(photo_png, prompt, f"part image {part.name}")
-            motions = moved_state_motions(result.coarse)
-            if motions:
-                prompt = render("moved_image", category=result.coarse.category, motions=motions)
-                result.moved_image = self.edit_image(photo_png, prompt, "moved-state image")
-        except _StatusError as exc:
-            if exc.status in _NO_API_STATUSES:
-                self.warnings.append(
-                    f"{self.host} has no image edit API (HTTP {exc.status}): per-part crops from "
-                    "the 2D boxes are the reference images and there is no moved-state image"
-                )
-            else:
-                self.warnings.append(f"image edits failed ({exc}): crops used instead")
-        except PerceptionError as exc:
-            self.warnings.append(f"image edits failed ({exc}): crops used instead")
-        missing = [name for name in crops if name not in edited]
-        if missing and edited and len(result.coarse.parts) > self.options.max_part_images:
-            self.warnings.append(f"parts beyond {self.options.max_part_images} got crops")
-        result.part_images = {name: edited.get(name, crops[name]) for name in crops}
-        result.part_image_source = "edit" if not missing else ("crop" if not edited else "mixed")
+
+        def edit(job: tuple[str, str]) -> Image.Image | PerceptionError:
+            name, prompt = job
+            what = "moved-state image" if name == _MOVED else f"part image {name}"
+            try:
+                return self.edit_image(photo_png, prompt, what)
+            except PerceptionError as exc:
+                return exc
+
+        # The first edit alone: a server without an image API says so once, not N times.
+        outcomes = {jobs[0][0]: edit(jobs[0])}
+        first = outcomes[jobs[0][0]]
+        if isinstance(first, _StatusError) and first.status in _NO_API_STATUSES:
+            self.warnings.append(
+                f"{self.host} has no image edit API (HTTP {first.status}): per-part crops from "
+                "the 2D boxes are the reference images and there is no moved-state image"
+            )
+            return
+        with ThreadPoolExecutor(max(1, self.options.image_concurrency)) as pool:
+            results = list(pool.map(edit, jobs[1:]))
+        outcomes.update(zip([name for name, _ in jobs[1:]], results, strict=True))
+        for name, outcome in outcomes.items():
+            if isinstance(outcome, PerceptionError):
+                instead = "no moved-state image" if name == _MOVED else "its crop is used"
+                self.warnings.append(f"image edit failed, {instead}: {outcome}")
+        edited = {n: o for n, o in outcomes.items() if isinstance(o, Image.Image)}
+        result.moved_image = edited.pop(_MOVED, None)
+        if len(coarse.parts) > self.options.max_part_images:
+            self.warnings.append(f"parts beyond the first {self.options.max_part_images} got crops")
+        result.part_images = {name: edited.get(name, crop) for name, crop in crops.items()}
+        if edited:
+            result.part_image_source = "edit" if len(edited) == len(crops) else "mixed"
 
     def edit_image(self, photo_png: bytes, prompt: str, what: str) -> Image.Image:
         what = f"{self.options.image_model} at {self.host} ({what})"
@@ -429,23 +456,20 @@ class _Session:
                 timeout=timeout,
             )
 
-        response = self.with_retries(what, request)
+        response = self.with_retries(what, request, self.options.image_timeout_s)
         usage = getattr(response, "usage", None)
-        if usage is not None:
-            details = getattr(usage, "input_tokens_details", None)
-            image_tokens = getattr(details, "image_tokens", 0) or 0
-            text_tokens = getattr(details, "text_tokens", None)
-            input_tokens = getattr(usage, "input_tokens", 0) or 0
+        details = getattr(usage, "input_tokens_details", None)
+        image_tokens = getattr(details, "image_tokens", 0) or 0
+        text_tokens = getattr(details, "text_tokens", None)
+        if text_tokens is None:
+            text_tokens = (getattr(usage, "input_tokens", 0) or 0) - image_tokens
+        with self.usage_lock:
             self.usage.add(
                 self.options.image_model,
-                input_tokens=text_tokens
-                if text_tokens is not None
-                else input_tokens - image_tokens,
+                input_tokens=text_tokens,
                 image_input_tokens=image_tokens,
-                output_tokens=getattr(usage, "output_tokens", 0),
+                output_tokens=getattr(usage, "output_tokens", 0) or 0,
             )
-        else:
-            self.usage.add(self.options.image_model)
         data = response.data[0] if response.data else None
         encoded = getattr(data, "b64_json", None)
         if not encoded:

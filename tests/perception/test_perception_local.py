@@ -52,7 +52,7 @@ ANSWER = {
 }
 
 
-def build_tiny_llava(folder, answer: str | None = None) -> None:
+def build_tiny_llava(folder, answer: str | None = None, chat_template: str = CHAT_TEMPLATE) -> None:
     """Save a random tiny LLaVA with its processor in `folder`.
 
     With `answer`, the vocabulary's token 0 is that whole text and the language model's final
@@ -98,7 +98,7 @@ def build_tiny_llava(folder, answer: str | None = None) -> None:
         tokenizer=fast,
         patch_size=14,
         vision_feature_select_strategy="default",
-        chat_template=CHAT_TEMPLATE,
+        chat_template=chat_template,
         image_token="<image>",
         num_additional_image_tokens=1,
     )
@@ -186,6 +186,16 @@ def test_random_model_answer_gives_one_clear_error_after_one_repair_retry(random
     assert str(random_model) in message
     assert "gave no usable answer in 2 tries" in message
     assert "\n" not in message
+
+
+def test_a_template_that_refuses_system_turns_gets_them_folded_in(tmp_path):
+    refusing = (
+        "{% if messages[0]['role'] == 'system' %}"
+        "{{ raise_exception('System role not supported') }}{% endif %}" + CHAT_TEMPLATE
+    )
+    build_tiny_llava(tmp_path, answer=json.dumps(ANSWER), chat_template=refusing)
+    options = LocalOptions(model_path=str(tmp_path), max_new_tokens=2, category_pass=False)
+    assert LocalParser(options).parse(_photo()).coarse.category == "Microwave"
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):

@@ -119,8 +119,10 @@ def test_reference_images_come_from_the_image_edit_api(openai_server, photo, tmp
     assert len(edits) == 5
     assert b'name="model"' in edits[0].body and b"gpt-image-1" in edits[0].body
     assert b"image/png" in edits[0].body
-    assert b"door_left" in edits[0].body  # the part prompt names the part
-    assert b"opened" in edits[-1].body  # the moved-state prompt
+    assert b"door_left" in edits[0].body  # the first edit goes alone, then 4 in parallel
+    for name in (b"door_right", b"drawer_top", b"handle"):
+        assert sum(name in e.body for e in edits) >= 1
+    assert sum(b"opened" in e.body for e in edits) == 1  # the moved-state prompt
     assert result.part_image_source == "edit"
     assert set(result.part_images) == {"door_left", "door_right", "drawer_top", "handle"}
     assert result.moved_image is not None and result.moved_image.size == (64, 64)
@@ -301,6 +303,19 @@ def test_image_api_404_falls_back_to_crops_with_a_warning(openai_server, photo):
     assert abs(door.width - 0.33 * 320) <= 2 and abs(door.height - 0.495 * 320) <= 2
     assert any("has no image edit API (HTTP 404)" in w for w in result.warnings)
     assert "gpt-image-1" not in result.usage.models
+
+
+def test_one_failed_image_edit_costs_only_that_image(openai_server, photo):
+    openai_server.script("images", Reply(), Reply(400, body={"error": {"message": "unsafe"}}))
+    result = _parse(openai_server, photo)
+    assert len(openai_server.image_requests()) == 5
+    failed = [w for w in result.warnings if w.startswith("image edit failed")]
+    assert len(failed) == 1 and "HTTP 400: unsafe" in failed[0]
+    if result.moved_image is None:  # the edits run in parallel: either job may have failed
+        assert result.part_image_source == "edit" and "no moved-state image" in failed[0]
+    else:
+        assert result.part_image_source == "mixed" and "its crop is used" in failed[0]
+    assert len(result.part_images) == 4
 
 
 def test_crop_mode_sends_no_image_requests(openai_server, photo):

@@ -262,9 +262,9 @@ def test_template_states_the_canonical_conventions():
 
 
 # --- statistics ----------------------------------------------------------------------------------
-def test_every_category_has_statistics_with_unit_axes_and_limits_containing_zero():
+def test_every_category_has_table_statistics_with_unit_axes_and_limits_containing_zero():
     for category in CATEGORIES:
-        stats = category_statistics(category)
+        stats = TABLE[category]
         assert stats.category == category and min(stats.size_m) > 0
         for part in stats.parts:
             assert np.linalg.norm(part.axis) == pytest.approx(1.0)
