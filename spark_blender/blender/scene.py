@@ -440,6 +440,8 @@ def mesh_data(name: str, mesh: trimesh.Trimesh) -> bpy.types.Mesh:
     if uv is not None and len(uv) == len(vertices):
         layer = data.uv_layers.new(name="UVMap")
         layer.data.foreach_set("uv", np.asarray(uv, np.float32)[faces.ravel()].ravel())
+    # Flat shading: part meshes are mostly planar panels, and shared corners would smear normals.
+    data.polygons.foreach_set("use_smooth", np.zeros(len(faces), dtype=bool))
     data.update()
     data.validate(clean_customdata=False)
     return data

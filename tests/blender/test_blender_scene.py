@@ -337,3 +337,23 @@ def test_every_dev_urdf_imports_mirrors_fk_and_exports_a_loadable_urdf(tmp_path)
             failures.append(f"{case}: {load_errors}")
     assert not failures, "\n".join(failures)
     assert len(urdfs) >= 30
+
+
+def test_workbench_preview_shows_the_pose_and_restores_the_scene_settings(tmp_path, example_urdf):
+    from PIL import Image
+
+    from spark_blender.blender.preview import render_workbench
+
+    armature = import_urdf(example_urdf)
+    scene = bpy.context.scene
+    before = (scene.render.engine, scene.render.resolution_x, scene.camera.name)
+    cameras = len(bpy.data.cameras)
+    closed = render_workbench(armature, tmp_path / "closed.png", resolution=(96, 72))
+    bpy.ops.spark.move_to_limits()
+    opened = render_workbench(armature, tmp_path / "open.png", resolution=(96, 72))
+    a = np.asarray(Image.open(closed).convert("L"), dtype=float)
+    b = np.asarray(Image.open(opened).convert("L"), dtype=float)
+    assert a.shape == (72, 96) and a.std() > 5.0  # an object, not an empty frame
+    assert np.abs(a - b).mean() > 2.0  # the open door and drawer show
+    assert (scene.render.engine, scene.render.resolution_x, scene.camera.name) == before
+    assert len(bpy.data.cameras) == cameras
