@@ -71,7 +71,7 @@ _MOVED = "\0moved-state"  # the moved-state image's job key (no part name has a 
 class OpenAIOptions:
     model: str = "gpt-4o"
     temperature: float = 0.2
-    base_url: str | None = None  # None: OpenAI; else any OpenAI-compatible server
+    base_url: str | None = None  # None: OPENAI_BASE_URL, else OpenAI; any compatible server
     api_key: str | None = None  # used when OPENAI_API_KEY is not set
     timeout_s: float = 60.0  # per chat request
     image_timeout_s: float = 180.0  # per image edit (they take tens of seconds)
@@ -101,12 +101,18 @@ class OpenAIOptions:
             raise PerceptionError("timeouts must be positive")
 
 
+def resolve_base_url(options: OpenAIOptions) -> str:
+    """The options' server, else ``OPENAI_BASE_URL`` (how the Blender worker gets it), else
+    OpenAI's."""
+    return options.base_url or os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
+
+
 def resolve_api_key(options: OpenAIOptions) -> str:
     """``OPENAI_API_KEY`` first, then the options; a local server may need none."""
     key = os.environ.get("OPENAI_API_KEY", "").strip() or (options.api_key or "").strip()
     if key:
         return key
-    if options.base_url:
+    if resolve_base_url(options) != DEFAULT_BASE_URL:
         return "no-key"  # OpenAI-compatible local servers accept any key; the SDK wants one
     raise PerceptionError(
         "no OpenAI API key: set OPENAI_API_KEY (or the parser's api_key), "
@@ -156,7 +162,7 @@ class _Session:
         self.openai = openai
         self.options = options
         self.secret = resolve_api_key(options)
-        base_url = options.base_url or DEFAULT_BASE_URL
+        base_url = resolve_base_url(options)
         self.host = urlparse(base_url).netloc or base_url
         self.source = f"{options.model} at {self.host}"
         self.client = openai.OpenAI(

@@ -3,6 +3,9 @@
 The CLI, the pipeline and the Blender preferences all call `get_parser(name, options)` with
 the parser's name and a plain dict of its options (what a preferences panel or a JSON file
 holds), and get back an object with ``parse(image, progress=None) -> ParseResult``.
+`parser_options_from_settings` maps the settings they share (``parser``, ``vlm_model``,
+``local_model``, ``base_url``, ``device``, ...) to that name and dict; the CLI's flags go
+through it too (`add_parser_arguments`, `parser_options_from_args`).
 
 A backend registers itself with `register_parser(name, factory, options_type)`: ``openai`` and
 ``local`` are registered here; the embedded parser (a model trained by this project) registers
@@ -112,27 +115,50 @@ def add_parser_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-axis-check", action="store_true", help="openai: skip pass 3")
 
 
-def parser_options_from_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
-    """The parser name and its options dict from `add_parser_arguments`' flags."""
-    name = args.parser
-    options: dict[str, Any] = {}
+def parser_options_from_settings(settings: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The parser name and its options from the shared settings vocabulary.
+
+    The CLI's flags, the pipeline's options and the Blender preferences (via the worker) all
+    speak it: ``parser``, ``vlm_model`` (openai's model), ``local_model`` (the local model
+    folder), ``base_url``, ``device``, ``dtype``, ``request_timeout``, ``reference_images``,
+    ``axis_check``. Keys a parser does not use are ignored; None means "the default".
+    """
+    name = settings.get("parser") or DEFAULT_PARSER
     if name == "openai":
         options = {
-            "model": args.model,
-            "base_url": args.base_url,
-            "timeout_s": args.request_timeout,
-            "reference_images": args.reference_images,
+            "model": settings.get("vlm_model"),
+            "base_url": settings.get("base_url"),
+            "timeout_s": settings.get("request_timeout"),
+            "reference_images": settings.get("reference_images"),
+            "axis_check": settings.get("axis_check"),
         }
-        if args.no_axis_check:
-            options["axis_check"] = False
     elif name == "local":
         options = {
-            "model_path": args.model,
+            "model_path": settings.get("local_model"),
+            "device": settings.get("device"),
+            "dtype": settings.get("dtype"),
+            "reference_images": settings.get("reference_images"),
+        }
+    else:
+        options = {}
+    return name, {k: v for k, v in options.items() if v not in (None, "")}
+
+
+def parser_options_from_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The parser name and its options dict from `add_parser_arguments`' flags."""
+    return parser_options_from_settings(
+        {
+            "parser": args.parser,
+            "vlm_model": args.model,
+            "local_model": args.model,
+            "base_url": args.base_url,
             "device": getattr(args, "device", None),
             "dtype": args.dtype,
+            "request_timeout": args.request_timeout,
             "reference_images": args.reference_images,
+            "axis_check": False if args.no_axis_check else None,
         }
-    return name, {k: v for k, v in options.items() if v is not None}
+    )
 
 
 def _options(name: str, options_type: type, options: Any) -> Any:

@@ -29,6 +29,7 @@ KEY = "sk-test-Q7f3kLmN0pR5sT8uV2wX4yZ6aB9cD1eF"
 @pytest.fixture(autouse=True)
 def no_environment_key(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
 
 
 def _options(server, **overrides) -> OpenAIOptions:
@@ -353,6 +354,15 @@ def test_environment_key_comes_first(openai_server, photo, monkeypatch):
     _parse(openai_server, photo, reference_images="none")
     auth = openai_server.chat_requests()[0].headers["authorization"]
     assert auth == "Bearer sk-from-environment-0123456789"
+
+
+def test_server_from_openai_base_url_as_the_blender_worker_sets_it(
+    openai_server, photo, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    result = OpenAIParser(OpenAIOptions(reference_images="none")).parse(photo)
+    assert result.server == openai_server.base_url.split("/")[2]
+    assert openai_server.chat_requests()[0].headers["authorization"] == "Bearer no-key"
 
 
 def test_no_key_and_no_server_is_a_clear_error(photo):

@@ -104,6 +104,18 @@ def test_command_line_flags_map_to_parser_options():
     )
 
 
+def test_blender_and_pipeline_settings_map_to_parser_options():
+    blender = {"parser": "local", "device": "cuda", "vlm_model": "gpt-4o", "local_model": "/m"}
+    assert parsers.parser_options_from_settings(blender) == (
+        "local",
+        {"model_path": "/m", "device": "cuda"},
+    )
+    name, options = parsers.parser_options_from_settings({**blender, "parser": "openai"})
+    assert (name, options) == ("openai", {"model": "gpt-4o"})
+    assert parsers.get_parser(name, options).options.model == "gpt-4o"
+    assert parsers.parser_options_from_settings({}) == ("embedded", {})
+
+
 # --- spark-articulate parse --------------------------------------------------------------------
 def test_parse_verb_writes_the_coarse_urdf_folder(
     openai_server, photo, tmp_path, monkeypatch, capsys
