@@ -72,9 +72,9 @@ def _cabinet(asm, rng, width, depth, height, wall, columns, rows, plinth=0.0):
 
 
 def refrigerator(seed: int, rng: np.random.Generator) -> Assembly:
-    width = float(rng.uniform(0.55, 0.95))
+    width = float(rng.uniform(0.6, 0.95))
     depth = float(rng.uniform(0.6, 0.75))
-    height = float(rng.uniform(1.4, 1.9))
+    height = float(rng.uniform(1.2, 1.85))
     wall = 0.04
     asm = Assembly(
         f"Refrigerator_{seed}", "Refrigerator", sample_palette(rng, ("painted", "metal"))
@@ -163,8 +163,8 @@ def _controls(asm, rng, cx, yf, z0, z1, width, knobs=None):
 
 def oven(seed: int, rng: np.random.Generator) -> Assembly:
     """A box with a bottom-hinged door, a knob strip above it and optionally a tray drawer."""
-    width = float(rng.uniform(0.5, 0.9))
-    height = float(rng.uniform(0.55, 0.9))
+    width = float(rng.uniform(0.6, 0.9))
+    height = float(rng.uniform(0.45, 0.75))
     depth = float(rng.uniform(0.5, 0.65))
     wall = 0.025
     strip = float(rng.uniform(0.08, 0.12))
@@ -196,8 +196,8 @@ def oven(seed: int, rng: np.random.Generator) -> Assembly:
 
 def dishwasher(seed: int, rng: np.random.Generator) -> Assembly:
     """A bottom-hinged door over a tub with dish racks, buttons on a strip above the door."""
-    width = float(rng.uniform(0.45, 0.6))
-    height = float(rng.uniform(0.8, 0.88))
+    width = float(rng.uniform(0.55, 0.65))
+    height = float(rng.uniform(0.75, 0.86))
     depth = float(rng.uniform(0.55, 0.62))
     wall = 0.022
     strip = float(rng.uniform(0.07, 0.1))

@@ -71,7 +71,7 @@ def _hinged_lid(
 def box(seed: int, rng: np.random.Generator) -> Assembly:
     width = float(rng.uniform(0.2, 0.6))
     depth = width * float(rng.uniform(0.5, 0.9))
-    height = width * float(rng.uniform(0.4, 0.8))
+    height = width * float(rng.uniform(0.55, 0.95))
     wall = float(rng.uniform(0.006, 0.015))
     asm = Assembly(f"Box_{seed}", "Box", sample_palette(rng, ("wood", "plastic", "painted")))
     asm.add_link("base", "base", _open_box(width, depth, height, wall))
@@ -87,18 +87,17 @@ def trash_can(seed: int, rng: np.random.Generator) -> Assembly:
     height = width * float(rng.uniform(1.5, 2.0))
     wall = 0.006
     asm = Assembly(f"TrashCan_{seed}", "TrashCan", sample_palette(rng, ("metal", "plastic")))
-    pedal = rng.random() < 0.6
-    lift = 0.03 if pedal else 0.0
+    style = rng.choice(["pedal", "pedal", "wheelie", "plain"])
+    pedal, wheelie = style == "pedal", style == "wheelie"
+    lift = 0.03 if style != "plain" else 0.0
     pieces = _open_box(width, depth, height - lift, wall, z0=lift)
-    if pedal:
-        for sx in (-1, 1):
-            for sy in (-1, 1):
-                x, y = sx * (width / 2 - 0.02), sy * (depth / 2 - 0.02)
-                pieces.append(
-                    Piece(
-                        box_between((x - 0.015, y - 0.015, 0), (x + 0.015, y + 0.015, lift)), "foot"
-                    )
-                )
+    # Feet under the corners (only the front ones on a wheelie bin: wheels carry the back).
+    for sx in (-1, 1) if lift else ():
+        for sy in (-1,) if wheelie else (-1, 1):
+            x, y = sx * (width / 2 - 0.02), sy * (depth / 2 - 0.02)
+            pieces.append(
+                Piece(box_between((x - 0.015, y - 0.015, 0), (x + 0.015, y + 0.015, lift)), "foot")
+            )
     asm.add_link("base", "base", pieces)
     limit = float(rng.uniform(1.6, 2.6)) if not pedal else float(rng.uniform(1.2, 1.6))
     _hinged_lid(asm, width, depth, height, 0.012, limit)
@@ -129,6 +128,23 @@ def trash_can(seed: int, rng: np.random.Generator) -> Assembly:
             (0.0, 0.25),
             "pedal",
         )
+    if wheelie:
+        # Two wheels beside the back corners, turning freely about X.
+        r = float(rng.uniform(0.035, 0.05))
+        for k, sx in enumerate((-1, 1)):
+            # The wheel and a short axle reaching back to the bin's wall (0.5 mm off it).
+            axle = CLEARANCE + 0.0015
+            wheel = [
+                Piece(cylinder(r, 0.02, "x", (0, 0, 0), 20), f"wheel_{k}", "trim"),
+                Piece(
+                    cylinder(0.006, axle, "x", (-sx * (0.01 + axle / 2), 0, 0), 12), "axle", "metal"
+                ),
+            ]
+            name = asm.add_link(f"wheel_{k}", "wheel", wheel)
+            asm.add_joint(
+                "continuous", "base", name,
+                (sx * (width / 2 + CLEARANCE + 0.012), depth / 2 - r, r), (1, 0, 0), label="wheel",
+            )  # fmt: skip
     return asm
 
 
@@ -276,7 +292,7 @@ def bucket(seed: int, rng: np.random.Generator) -> Assembly:
     """A tapered lathe bucket whose wire handle swings about X through two ears."""
     top_r = float(rng.uniform(0.1, 0.18))
     bottom_r = top_r * float(rng.uniform(0.7, 0.9))
-    height = top_r * float(rng.uniform(1.4, 2.0))
+    height = top_r * float(rng.uniform(1.8, 2.6))
     asm = Assembly(f"Bucket_{seed}", "Bucket", sample_palette(rng, ("plastic", "metal")))
     body = lathe(
         LatheParams(height, bottom_r, (bottom_r + top_r) / 2, top_r, 0.5, 0.005, 0.0), name="pail"
@@ -316,7 +332,7 @@ def bucket(seed: int, rng: np.random.Generator) -> Assembly:
 def bottle(seed: int, rng: np.random.Generator) -> Assembly:
     """A lathe bottle with a neck and a screw cap turning on it (continuous), or a flip cap."""
     radius = float(rng.uniform(0.03, 0.05))
-    height = radius * float(rng.uniform(4.0, 6.0))
+    height = radius * float(rng.uniform(6.0, 9.0))
     neck_r = radius * float(rng.uniform(0.35, 0.5))
     asm = Assembly(f"Bottle_{seed}", "Bottle", sample_palette(rng, ("glass", "plastic")))
     body_h = height * 0.88

@@ -76,26 +76,27 @@ def laptop(seed: int, rng: np.random.Generator) -> Assembly:
 
 def toaster(seed: int, rng: np.random.Generator) -> Assembly:
     """A rounded body with slots on top, a slider lever pushed down along the front, knobs."""
-    width = float(rng.uniform(0.25, 0.38))
-    depth = float(rng.uniform(0.15, 0.22))
+    # The long side runs front to back: the lever and knobs sit on the short front face.
+    width = float(rng.uniform(0.15, 0.22))
+    depth = float(rng.uniform(0.25, 0.38))
     height = float(rng.uniform(0.17, 0.22))
     asm = Assembly(f"Toaster_{seed}", "Toaster", sample_palette(rng, ("metal", "plastic")))
     body = extrusion(ExtrusionParams(width, height, depth, float(rng.uniform(0.01, 0.04))))
     body[0].mesh.apply_translation((0, 0, height / 2))
     slots = int(rng.integers(1, 3))
     for i in range(slots):
-        x = (i - (slots - 1) / 2) * width * 0.35 - width * 0.08
+        x = (i - (slots - 1) / 2) * width * 0.4
         body.append(
             Piece(
                 box_between(
-                    (x - width * 0.12, -depth * 0.35, height - 0.0005),
-                    (x + width * 0.12, depth * 0.35, height + 0.001),
+                    (x - width * 0.1, -depth * 0.35, height - 0.0005),
+                    (x + width * 0.1, depth * 0.35, height + 0.001),
                 ),
                 f"slot_{i}",
                 "screen",
             )
         )
-    lever_x = width * 0.3
+    lever_x = width * 0.25
     yf = -depth / 2
     top, bottom = height * 0.8, height * 0.25
     body.append(
@@ -199,8 +200,8 @@ def stapler(seed: int, rng: np.random.Generator) -> Assembly:
     """A base plate, an arm (magazine) hinged at the back, and a top cover hinged on the arm."""
     length = float(rng.uniform(0.12, 0.2))
     width = float(rng.uniform(0.03, 0.05))
-    tb = float(rng.uniform(0.006, 0.01))
-    arm_h = float(rng.uniform(0.015, 0.025))
+    tb = float(rng.uniform(0.008, 0.014))
+    arm_h = float(rng.uniform(0.025, 0.04))
     asm = Assembly(f"Stapler_{seed}", "Stapler", sample_palette(rng, ("plastic", "metal")))
     block = 0.02
     yb = length / 2

@@ -56,8 +56,8 @@ def _row_fractions(kinds: list[str], rng) -> list[float]:
 
 def storage_furniture(seed: int, rng: np.random.Generator) -> Assembly:
     width = float(rng.uniform(0.45, 1.6))
-    height = float(rng.uniform(0.45, 1.9))
-    depth = float(rng.uniform(0.35, 0.6))
+    height = float(rng.uniform(0.45, 1.8))
+    depth = float(rng.uniform(0.4, 0.65))
     columns = int(np.clip(round(width / rng.uniform(0.35, 0.6)), 1, 4))
     wall = float(rng.uniform(0.016, 0.022))
     plinth = float(rng.choice([0.0, rng.uniform(0.04, 0.1)]))

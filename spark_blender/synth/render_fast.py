@@ -111,21 +111,35 @@ def render(
     world = posed_triangles(geometry, obj, configuration)
     H, W = camera.height, camera.width
     face, pix, bary, depth = rasterise(world, camera)
-    rgb = background.image(W, H).reshape(-1, 3)
-    alpha = np.zeros(H * W)
+    rgba = np.empty((H * W, 4), np.uint8)
+    rgba[:, :3] = background_pixels(background, W, H)
+    rgba[:, 3] = 0 if background.kind == "transparent" else 255
     mask = np.zeros(H * W, np.uint8)
     depth_map = np.zeros(H * W, np.float32)
     if len(face):
-        rgb[pix] = shade(geometry, world, face, bary, lighting)
-        alpha[pix] = 1.0
+        colour = shade(geometry, world, face, bary, lighting)
+        rgba[pix, :3] = np.clip(colour * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        rgba[pix, 3] = 255
         mask[pix] = (geometry.link_of_face[face] + 1).astype(np.uint8)
         depth_map[pix] = depth.astype(np.float32)
-    if background.kind != "transparent":
-        alpha[:] = 1.0
-    rgba = np.concatenate([rgb, alpha[:, None]], axis=1)
-    rgba = np.clip(np.round(rgba * 255.0), 0, 255).astype(np.uint8).reshape(H, W, 4)
-    return RenderResult(rgba, mask.reshape(H, W), depth_map.reshape(H, W), camera,
-                        geometry.link_names)  # fmt: skip
+    return RenderResult(rgba.reshape(H, W, 4), mask.reshape(H, W), depth_map.reshape(H, W),
+                        camera, geometry.link_names)  # fmt: skip
+
+
+_BACKGROUND_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def background_pixels(background: Background, width: int, height: int) -> np.ndarray:
+    """(H*W, 3) uint8 background, cached: the views of one sample share it."""
+    key = (background.kind, tuple(background.colour), background.seed, width, height)
+    if key not in _BACKGROUND_CACHE:
+        if len(_BACKGROUND_CACHE) > 64:
+            _BACKGROUND_CACHE.clear()
+        image = background.image(width, height).reshape(-1, 3)
+        pixels = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        pixels.flags.writeable = False
+        _BACKGROUND_CACHE[key] = pixels
+    return _BACKGROUND_CACHE[key]
 
 
 def rasterise(world: np.ndarray, camera: Camera):
