@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Reply
+from perception_server import Reply
 from PIL import Image
 
 from spark_blender.perception.openai_parser import OpenAIOptions, OpenAIParser

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("openai")
 
-from conftest import GOOD_COARSE, IMAGE_USAGE, USAGE, Reply  # noqa: E402
+from perception_server import GOOD_COARSE, IMAGE_USAGE, USAGE, Reply  # noqa: E402
 
 from spark_blender.perception.errors import CoarseURDFError, PerceptionError  # noqa: E402
 from spark_blender.perception.openai_parser import (  # noqa: E402

@@ -7,7 +7,7 @@ import argparse
 import json
 
 import pytest
-from conftest import Reply
+from perception_server import Reply
 
 from spark_blender.cli import main
 from spark_blender.perception import parsers
@@ -56,7 +56,7 @@ def test_a_registered_parser_is_found_by_name(monkeypatch, photo):
             self.options = options
 
         def parse(self, image, progress=None):
-            from conftest import GOOD_COARSE
+            from perception_server import GOOD_COARSE
 
             coarse = validate_coarse_urdf(GOOD_COARSE).coarse
             return ParseResult(coarse, "embedded", self.options.weights)

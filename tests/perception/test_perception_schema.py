@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 import trimesh
-from conftest import GOOD_COARSE
+from perception_server import GOOD_COARSE
 
 from spark_blender.perception.category_stats import (
     TABLE,
