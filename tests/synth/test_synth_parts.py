@@ -13,20 +13,7 @@ from spark_blender.synth.parts import BUILDERS, CarcassParams, Params
 def _pieces(name: str, params: Params) -> list[parts.Piece]:
     if name == "carcass":
         return parts.carcass(params, [1.0, 1.0], [[1.0, 1.0], [1.0]])[0]
-    builder = {
-        "slab": parts.slab,
-        "bar_handle": parts.bar_handle,
-        "arc_handle": parts.arc_handle,
-        "panel_door": parts.panel_door,
-        "drawer": parts.drawer,
-        "lid": parts.lid,
-        "knob": parts.knob_pieces,
-        "button": parts.button,
-        "lever": parts.lever,
-        "lathe": parts.lathe,
-        "extrusion": parts.extrusion,
-    }[name]
-    return builder(params)
+    return parts.build_part(name, params.vector())
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
@@ -47,6 +34,13 @@ def test_parameter_vectors_round_trip_and_reject_wrong_lengths(name):
     assert cls.from_vector(vector) == params
     with pytest.raises(ValueError, match="takes"):
         cls.from_vector(np.append(vector, 1.0))
+    with pytest.raises(ValueError, match="takes"):
+        parts.build_part(name, vector[:-1])
+
+
+def test_unknown_builder_is_one_clear_error():
+    with pytest.raises(ValueError, match="unknown part builder 'wheelbarrow'"):
+        parts.build_part("wheelbarrow", [1.0])
 
 
 def test_pieces_that_should_be_convex_are_their_own_hull():
