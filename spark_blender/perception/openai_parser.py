@@ -85,7 +85,8 @@ class OpenAIOptions:
     max_output_tokens: int = 4096
     reference_images: str = "edit"  # "edit" (fallback: crops), "crop" or "none"
     image_model: str = "gpt-image-1"
-    image_size: str = "1024x1024"
+    image_size: str = "match"  # "match": the supported size closest to the photo's aspect
+    moved_input_fidelity: str | None = "high"  # keeps the camera and shape; None: server default
     image_quality: str = "medium"
     max_part_images: int = 12  # parts beyond this get crops instead of edits (cost)
     image_concurrency: int = 4  # image edits in flight at once
@@ -415,14 +416,21 @@ class _Session:
         if not jobs:
             return
         photo_png = png_bytes(picture)
+        size = self.options.image_size
+        if size == "match":
+            size = edit_size_for(picture.size)
 
         def edit(job: tuple[str, str]) -> Image.Image | PerceptionError:
             name, prompt = job
-            what = "moved-state image" if name == _MOVED else f"part image {name}"
+            moved = name == _MOVED
+            what = "moved-state image" if moved else f"part image {name}"
+            fidelity = self.options.moved_input_fidelity if moved else None
             try:
-                return self.edit_image(photo_png, prompt, what)
+                image = self.edit_image(photo_png, prompt, what, size, fidelity)
             except PerceptionError as exc:
                 return exc
+            # Same camera as the photo: the moved-state image is compared pixel for pixel.
+            return image.resize(picture.size, Image.Resampling.LANCZOS) if moved else image
 
         # The first edit alone: a server without an image API says so once, not N times.
         outcomes = {jobs[0][0]: edit(jobs[0])}
@@ -448,18 +456,22 @@ class _Session:
         if edited:
             result.part_image_source = "edit" if len(edited) == len(crops) else "mixed"
 
-    def edit_image(self, photo_png: bytes, prompt: str, what: str) -> Image.Image:
+    def edit_image(
+        self, photo_png: bytes, prompt: str, what: str, size: str, fidelity: str | None = None
+    ) -> Image.Image:
         what = f"{self.options.image_model} at {self.host} ({what})"
+        extra = {"input_fidelity": fidelity} if fidelity else {}
 
         def request(timeout: float):
             return self.client.images.edit(
                 model=self.options.image_model,
                 image=("photo.png", photo_png, "image/png"),
                 prompt=prompt,
-                size=self.options.image_size,
+                size=size,
                 quality=self.options.image_quality,
                 n=1,
                 timeout=timeout,
+                **extra,
             )
 
         response = self.with_retries(what, request, self.options.image_timeout_s)
@@ -521,6 +533,14 @@ def apply_axis_check(
                 part[key] = value
     validated = validate_coarse_urdf(data, source)
     return validated.coarse, [f"axis re-check: {n}" for n in notes] + validated.repairs
+
+
+def edit_size_for(photo_size: tuple[int, int]) -> str:
+    """The image-edit size (gpt-image-1's three) closest in aspect to the photo."""
+    width, height = photo_size
+    sizes = {"1024x1024": 1.0, "1536x1024": 1.5, "1024x1536": 1 / 1.5}
+    aspect = width / max(height, 1)
+    return min(sizes, key=lambda s: abs(math.log(aspect / sizes[s])))
 
 
 def moved_state_motions(coarse: CoarseURDF) -> str:

@@ -20,6 +20,7 @@ from spark_blender.perception.openai_parser import (  # noqa: E402
     OpenAIOptions,
     OpenAIParser,
     _retry_after,
+    edit_size_for,
 )
 from spark_blender.perception.schema import coarse_urdf_json_schema  # noqa: E402
 
@@ -126,7 +127,13 @@ def test_reference_images_come_from_the_image_edit_api(openai_server, photo, tmp
     assert sum(b"opened" in e.body for e in edits) == 1  # the moved-state prompt
     assert result.part_image_source == "edit"
     assert set(result.part_images) == {"door_left", "door_right", "drawer_top", "handle"}
-    assert result.moved_image is not None and result.moved_image.size == (64, 64)
+    # The moved-state image comes back at the photo's size (same camera); part images as sent.
+    assert result.moved_image is not None and result.moved_image.size == (320, 320)
+    assert result.part_images["door_left"].size == (64, 64)
+    moved = [e.body for e in edits if b"opened" in e.body][0]
+    assert b'name="input_fidelity"' in moved and b'name="input_fidelity"' not in edits[0].body
+    assert b"1024x1024" in edits[0].body
+    assert edit_size_for((1600, 1000)) == "1536x1024" and edit_size_for((500, 800)) == "1024x1536"
 
     out = result.save(tmp_path / "parsed")
     assert json.loads((out / "coarse.json").read_text())["parts"][0]["name"] == "door_left"
