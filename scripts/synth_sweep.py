@@ -1,6 +1,7 @@
 """Sweep: N seeds per procedural category, each written as URDF and run through the full
 sim-readiness check (`spark-articulate check`: MuJoCo + PyBullet load, joint sweeps, penetration,
-inertia, stability). Prints one line per category and the total; exits 1 when any object fails.
+inertia, stability), plus the exact parent/child overlap test the check leaves out
+(`synth.overlap`). Prints one line per category and the total; exits 1 when any object fails.
 
     python scripts/synth_sweep.py                  # 50 seeds x every category
     python scripts/synth_sweep.py --seeds 5 --categories Door Oven
@@ -17,6 +18,7 @@ from pathlib import Path
 from spark_blender.core.simcheck import check_urdf
 from spark_blender.core.urdf import write_urdf
 from spark_blender.synth import CATEGORIES, generate
+from spark_blender.synth.overlap import parent_overlaps
 
 
 def sweep_category(category: str, seeds: range, folder: Path) -> tuple[int, list[str]]:
@@ -24,11 +26,16 @@ def sweep_category(category: str, seeds: range, folder: Path) -> tuple[int, list
     for seed in seeds:
         obj = generate(category, seed)
         report = check_urdf(write_urdf(obj, folder / f"{category}_{seed}"))
-        if report.passed:
-            passed += 1
-        else:
-            errors = [f.message for f in report.findings if f.severity == "error"]
+        errors = [f.message for f in report.findings if f.severity == "error"]
+        errors += [
+            f"'{o.child_visual}' cuts into parent '{o.parent_visual}' ({o.volume * 1e6:.2f} cm3) "
+            f"at {o.joint}={o.value:.3g}"
+            for o in parent_overlaps(obj)
+        ]
+        if errors:
             failures.append(f"{category} seed {seed}: {'; '.join(errors)[:300]}")
+        else:
+            passed += 1
     return passed, failures
 
 
@@ -56,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in all_failures:
         print("FAIL", line)
     print(
-        f"total: {total_passed}/{total} objects pass `check` across {len(args.categories)} "
-        f"categories in {time.perf_counter() - started:.0f} s"
+        f"total: {total_passed}/{total} objects pass `check` and the parent-overlap test "
+        f"across {len(args.categories)} categories in {time.perf_counter() - started:.0f} s"
     )
     return 0 if total_passed == total else 1
 

@@ -49,18 +49,23 @@ def add_button(
     round_: float = 0.0,
     up: bool = False,
 ):
-    """A push button on a surface facing -Y (or +Z when `up`), pressed into it by 60% of how far
-    it sticks out, so it never sinks into the surface."""
+    """A push button on a surface facing -Y (or +Z when `up`) at point `at`.
+
+    Like a membrane key, it stands off the surface by its travel (40% of its depth) plus 0.5 mm
+    and presses in by that travel, so it never sinks into the surface it sits on.
+    """
     n = asm.count("button")
     pieces = button(ButtonParams(width, height, depth, round_), f"button_{n}")
-    axis = (0, 1, 0)
+    travel = 0.4 * depth
+    outward = np.array([0.0, -1.0, 0.0])
     if up:  # a quarter turn about X sends the -Y standoff to +Z
         rot = trimesh.transformations.rotation_matrix(-math.pi / 2, [1, 0, 0])
         for piece in pieces:
             piece.mesh.apply_transform(rot)
-        axis = (0, 0, -1)
+        outward = np.array([0.0, 0.0, 1.0])
     name = asm.add_link(f"button_{n}", "button", pieces)
-    asm.add_joint("prismatic", parent, name, at, axis, (0.0, 0.6 * depth), "button")
+    origin = np.asarray(at, float) + outward * (travel + 0.0005)
+    asm.add_joint("prismatic", parent, name, origin, -outward, (0.0, travel), "button")
     return name
 
 
@@ -298,7 +303,7 @@ def washing_machine(seed: int, rng: np.random.Generator) -> Assembly:
             "door_0",
             (-r, yf, cz),
             (0, 0, -1),
-            (0.0, float(rng.uniform(1.4, 1.75))),
+            (0.0, float(rng.uniform(1.2, 1.55))),
             "door",
         )
         z_strip = height - strip / 2

@@ -205,7 +205,7 @@ def fill_cell(
         n = asm.count("drawer")
         name = asm.add_link(f"drawer_{n}", "drawer", [])
         box_w = cell.width - 2 * CLEARANCE
-        box_h = max(cell.height - 2 * CLEARANCE - 0.01, 0.03)
+        box_h = cell.height - 2 * CLEARANCE - min(0.01, 0.3 * cell.height)
         box_d = cell.depth - 2 * CLEARANCE
         params = DrawerParams(
             width=box_w,

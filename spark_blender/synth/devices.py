@@ -136,7 +136,7 @@ def coffee_machine(seed: int, rng: np.random.Generator) -> Assembly:
     width = float(rng.uniform(0.2, 0.32))
     depth = float(rng.uniform(0.28, 0.4))
     height = float(rng.uniform(0.3, 0.42))
-    foot_h = float(rng.uniform(0.04, 0.06))
+    foot_h = float(rng.uniform(0.05, 0.07))
     wall = 0.008
     asm = Assembly(
         f"CoffeeMachine_{seed}", "CoffeeMachine", sample_palette(rng, ("plastic", "metal"))
@@ -326,7 +326,12 @@ def faucet(seed: int, rng: np.random.Generator) -> Assembly:
     spout_z = 0.01 + col_h * 0.7
     spout_r = col_r * 0.45
     spout = [
-        Piece(segment_cylinder((0, 0, 0), (0, -reach, 0), spout_r, 16), "spout_arm", "metal"),
+        # The arm starts 1 mm off the column, so it swivels around it without cutting into it.
+        Piece(
+            segment_cylinder((0, -col_r - 0.001, 0), (0, -reach, 0), spout_r, 16),
+            "spout_arm",
+            "metal",
+        ),
         Piece(
             segment_cylinder((0, -reach, 0), (0, -reach, -0.04), spout_r, 16), "spout_tip", "metal"
         ),
@@ -370,6 +375,11 @@ def faucet(seed: int, rng: np.random.Generator) -> Assembly:
     if rng.random() < 0.6:
         asm.add_joint("revolute", "base", "lever_0", (0, 0, top), (0, 0, 1), (-1.2, 1.2), "switch")
     else:
-        # Lifting: the arm lies along +Y, so a turn about +X raises its free end.
-        asm.add_joint("revolute", "base", "lever_0", (0, 0, top), (1, 0, 0), (0.0, 0.6), "switch")
+        # Lifting: the arm lies along +Y; turning about +X through the hub's front bottom edge
+        # raises its free end and keeps the whole lever above the column's top.
+        for piece in pieces:
+            piece.mesh.apply_translation((0, p.hub_radius, 0))
+        asm.add_joint(
+            "revolute", "base", "lever_0", (0, -p.hub_radius, top), (1, 0, 0), (0.0, 0.6), "switch"
+        )
     return asm

@@ -118,3 +118,26 @@ def test_textures_travel_into_the_urdf_as_mtl_maps(tmp_path):
     mtl = "\n".join(p.read_text() for p in (path.parent / "meshes").glob("*.mtl"))
     assert "map_Kd" in mtl
     assert list((path.parent / "meshes" / "textures").glob("*.png"))
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_moving_parts_never_cut_into_their_parent(category):
+    """The check skips parent/child pairs; the exact boolean test covers them."""
+    from spark_blender.synth.overlap import parent_overlaps
+
+    for seed in (11, 12):
+        assert parent_overlaps(generate(category, seed)) == []
+
+
+def test_the_overlap_test_catches_a_drawer_driven_through_the_back_panel():
+    from spark_blender.synth.overlap import parent_overlaps
+
+    for seed in range(40):
+        obj = generate("StorageFurniture", seed)
+        drawers = [j for j in obj.movable_joints if j.label == "drawer"]
+        if drawers:
+            break
+    joint = drawers[0]
+    joint.lower = -0.1  # pushing 10 cm further in than closed runs into the back panel
+    found = parent_overlaps(obj)
+    assert found and all(o.joint == joint.name and o.value < 0 for o in found)
