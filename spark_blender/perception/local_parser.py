@@ -217,10 +217,23 @@ class LocalParser:
         )
 
     def generate(self, messages: list, picture: Image.Image, usage: Usage) -> str:
-        import torch
-
+        """One greedy answer to `messages` about `picture`, as text."""
         processor, model = self.load()
         text = self.chat_text(processor, messages)
+        try:
+            new_tokens, prompt_length = self._generate(processor, model, text, picture)
+        except (RuntimeError, ValueError, TypeError) as exc:  # out of memory, bad shapes, ...
+            raise PerceptionError(
+                f"local model '{self.model_path}' failed to generate: {one_line(str(exc), 200)}"
+            ) from None
+        usage.add(
+            self.model_path.name, input_tokens=prompt_length, output_tokens=new_tokens.shape[1]
+        )
+        return processor.batch_decode(new_tokens, skip_special_tokens=True)[0]
+
+    def _generate(self, processor, model, text: str, picture: Image.Image):
+        import torch
+
         inputs = processor(text=[text], images=[picture], return_tensors="pt")
         inputs = inputs.to(model.device)
         floating = {k: v.to(model.dtype) for k, v in inputs.items() if v.is_floating_point()}
@@ -235,11 +248,7 @@ class LocalParser:
                 top_k=None,
             )
         prompt_length = inputs["input_ids"].shape[1]
-        new_tokens = output[:, prompt_length:]
-        usage.add(
-            self.model_path.name, input_tokens=prompt_length, output_tokens=new_tokens.shape[1]
-        )
-        return processor.batch_decode(new_tokens, skip_special_tokens=True)[0]
+        return output[:, prompt_length:], prompt_length
 
 
 def _without_system(messages: list) -> list:

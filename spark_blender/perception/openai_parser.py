@@ -336,10 +336,15 @@ class _Session:
             input_tokens=getattr(usage, "prompt_tokens", 0),
             output_tokens=getattr(usage, "completion_tokens", 0),
         )
-        if not response.choices:
-            raise PerceptionError(f"{what}: the server sent no answer (no choices)")
-        choice = response.choices[0]
-        message = choice.message
+        choices = getattr(response, "choices", None)
+        message = (
+            getattr(choices[0], "message", None) if isinstance(choices, list) and choices else None
+        )
+        if message is None:
+            raise PerceptionError(
+                f"{what}: the reply is not a chat completion: {one_line(str(response), 120)}"
+            )
+        choice = choices[0]
         refusal = getattr(message, "refusal", None)
         if refusal:
             raise PerceptionError(f"{what}: the model refused: {one_line(refusal)}")
@@ -350,9 +355,10 @@ class _Session:
             )
         if choice.finish_reason == "content_filter":
             raise PerceptionError(f"{what}: the answer was withheld by the content filter")
-        if not message.content:
+        content = getattr(message, "content", None)
+        if not content or not isinstance(content, str):
             raise PerceptionError(f"{what}: the answer was empty")
-        return message.content
+        return content
 
     # --- retries -------------------------------------------------------------------------------
     def with_retries(self, what: str, request: Callable[[float], Any], timeout_s: float = 0.0):
@@ -380,6 +386,10 @@ class _Session:
                 if not (status in _RETRY_STATUSES or status >= 500) or _out_of_quota(exc):
                     raise _StatusError(f"{what}: {reason}{_hint(status)}", status) from None
                 wait = _retry_after(exc.response)
+            except (openai.APIError, ValueError) as exc:  # a reply the SDK cannot read (a proxy's
+                # HTML page, a JSON decode error): retrying will not help
+                message = one_line(redact(str(exc), self.secret), 160)
+                raise PerceptionError(f"{what}: unreadable reply: {message}") from None
             attempt += 1
             if attempt > self.options.max_retries:
                 raise PerceptionError(f"{what}: failed after {attempt} attempts: {reason}")
@@ -488,8 +498,8 @@ class _Session:
                 image_input_tokens=image_tokens,
                 output_tokens=getattr(usage, "output_tokens", 0) or 0,
             )
-        data = response.data[0] if response.data else None
-        encoded = getattr(data, "b64_json", None)
+        data = getattr(response, "data", None)
+        encoded = getattr(data[0], "b64_json", None) if isinstance(data, list) and data else None
         if not encoded:
             raise PerceptionError(f"{what}: the answer held no image data")
         try:

@@ -195,6 +195,8 @@ class OpenAIServer:
         if reply.status != 200:
             body = reply.body if reply.body is not None else _error(f"status {reply.status}")
             return reply.status, body if isinstance(body, str) else json.dumps(body), reply.headers
+        if isinstance(reply.body, str):  # a raw body, as a broken proxy might send
+            return 200, reply.body, reply.headers
         if route == "images":
             return 200, json.dumps(self.image_answer()), reply.headers
         return 200, json.dumps(self.chat_answer(seen, reply)), reply.headers

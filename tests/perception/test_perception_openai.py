@@ -274,6 +274,18 @@ def test_schema_violation_fixed_by_the_repair_retry(openai_server, photo):
     assert result.coarse.part("door_right").joint_type == "revolute"
 
 
+@pytest.mark.parametrize(
+    "body", ["<html>502 Bad Gateway</html>", '{"id": "x", "choices": "none"}', '{"id": "x"}']
+)
+def test_replies_that_are_not_chat_completions_are_one_clear_error(openai_server, photo, body):
+    openai_server.script("chat", Reply(body=body))
+    with pytest.raises(PerceptionError) as caught:
+        _parse(openai_server, photo)
+    message = str(caught.value)
+    assert message.startswith("gpt-4o at 127.0.0.1") and "(category)" in message
+    assert "not a chat completion" in message or "unreadable reply" in message
+
+
 def test_refusal_is_one_clear_error_without_retry(openai_server, photo):
     openai_server.script("chat", Reply(refusal="I'm sorry, I can't help with that request."))
     with pytest.raises(PerceptionError) as caught:
