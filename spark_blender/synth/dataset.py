@@ -6,7 +6,7 @@ Layout of a dataset folder (written to a temporary sibling, renamed into place w
     shard_00000.zip ...    per shard: rgba.npy (N, P, H, W, 4) uint8, mask.npy (N, P, H, W)
                            uint8 (link index + 1, 0 = background), depth.npy (N, P, H, W)
                            float16 metres (0 = background), meta.json (one record per sample)
-    urdf/<sample>/         optional: each object's URDF folder (``--urdf``)
+    urdf/<sample>/         optional (``--urdf``): the URDF folder, camera.json, preview.png
 
 P poses per sample: ``rest`` (all joints 0), ``moved`` (every joint 75% of the way to its far
 limit, as in the evaluation cases) and ``random_k``. Sample i of category c draws its object seed
@@ -186,6 +186,16 @@ def make_sample(config: SynthConfig, category: str, index: int) -> tuple[Sample,
     return Sample(meta["key"], views, meta), obj
 
 
+def _extras(sample: Sample) -> dict[str, bytes]:
+    """The evaluation-case files beside a sample's URDF: camera.json and the rest render."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(sample.views[0].rgba).save(buffer, format="PNG")
+    camera = json.dumps(sample.meta["camera"], indent=1) + "\n"
+    return {"camera.json": camera.encode(), "preview.png": buffer.getvalue()}
+
+
 def _bounds(geometry, obj, configurations) -> np.ndarray:
     from spark_blender.synth.render_fast import posed_triangles
 
@@ -236,7 +246,9 @@ def write_dataset(
         for done, (category, index) in enumerate(order):
             sample, obj = make_sample(config, category, index)
             if config.write_urdf:
-                write_urdf(obj, stage / "urdf" / sample.key, WriteOptions())
+                write_urdf(
+                    obj, stage / "urdf" / sample.key, WriteOptions(extra_files=_extras(sample))
+                )
             pending.append(sample)
             if len(pending) == config.shard_size or done == len(order) - 1:
                 name = f"shard_{len(shards):05d}.zip"

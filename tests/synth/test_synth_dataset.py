@@ -61,7 +61,10 @@ def test_cli_writes_a_dataset_and_rejects_bad_input_in_one_line(tmp_path, capsys
     assert main(["synth", "--categories", "Laptop", "Bucket", "--n", "2", "--out", str(out),
                  "--size", "32", "--urdf"]) == 0  # fmt: skip
     assert len(SynthDataset(out)) == 4
-    assert list((out / "urdf" / "Laptop_000000").glob("*.urdf"))
+    folder = out / "urdf" / "Laptop_000000"
+    assert list(folder.glob("*.urdf")) and (folder / "preview.png").is_file()
+    camera = json.loads((folder / "camera.json").read_text())
+    assert camera == SynthDataset(out)[0]["meta"]["camera"]
     capsys.readouterr()
     assert (
         main(["synth", "--categories", "Spaceship", "--n", "1", "--out", str(tmp_path / "x")]) == 2
