@@ -84,7 +84,7 @@ def refrigerator(seed: int, rng: np.random.Generator) -> Assembly:
     asm = Assembly(
         f"Refrigerator_{seed}", "Refrigerator", sample_palette(rng, ("painted", "metal"))
     )
-    style = rng.choice(["top_freezer", "bottom_drawer", "side_by_side", "single"])
+    style = rng.choice(["top_freezer", "bottom_drawer", "side_by_side", "single", "french"])
     limit = float(rng.uniform(1.6, 2.0))
     t = 0.035
     if style == "side_by_side":
@@ -97,12 +97,15 @@ def refrigerator(seed: int, rng: np.random.Generator) -> Assembly:
         fill_cell(asm, "base", cells[0][0], outer, "door", rng, t, limit)
     else:
         freezer = float(rng.uniform(0.25, 0.4))
-        rows = [freezer, 1.0 - freezer] if style == "bottom_drawer" else [1 - freezer, freezer]
+        bottom = style in ("bottom_drawer", "french")
+        rows = [freezer, 1.0 - freezer] if bottom else [1 - freezer, freezer]
         cells, outer = _cabinet(asm, rng, width, depth, height, wall, [1.0], [rows])
         side = 1.0 if rng.random() < 0.5 else -1.0
-        if style == "bottom_drawer":
+        if style in ("bottom_drawer", "french"):
+            # French doors: a pair over the freezer drawer (three moving parts).
+            kind = "door_pair" if style == "french" else "door"
             fill_cell(asm, "base", cells[0][0], outer, "drawer", rng, t)
-            fill_cell(asm, "base", cells[0][1], outer, "door", rng, t, limit, hinge_side=side)
+            fill_cell(asm, "base", cells[0][1], outer, kind, rng, t, limit, hinge_side=side)
         else:
             for cell in cells[0]:
                 fill_cell(asm, "base", cell, outer, "door", rng, t, limit, hinge_side=side)
