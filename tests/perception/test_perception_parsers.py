@@ -178,3 +178,15 @@ def test_parse_verb_embedded_and_missing_image_are_one_line_errors(photo, tmp_pa
     assert "embedded parser is not available yet" in capsys.readouterr().err
     assert main(["parse", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o")]) == 2
     assert "nope.png' does not exist" in capsys.readouterr().err
+
+
+def test_importing_perception_loads_neither_openai_nor_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, spark_blender.perception, spark_blender.perception.parsers; "
+        "print(sorted(m for m in ('openai', 'torch', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
