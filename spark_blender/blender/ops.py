@@ -162,6 +162,9 @@ class SPARK_OT_import_urdf(Operator, ImportHelper):
     collisions: BoolProperty(
         name="Collision meshes", default=True, description="Keep the collision meshes (hidden)"
     )
+    textures: BoolProperty(
+        name="Textures", default=True, description="Bring in texture images (packed in the file)"
+    )
 
     def execute(self, context):
         from spark_blender.core.urdf import read_urdf
@@ -172,7 +175,12 @@ class SPARK_OT_import_urdf(Operator, ImportHelper):
             camera_file = path.parent / "camera.json"
             camera = json.loads(camera_file.read_text()) if camera_file.is_file() else None
             built = blender_scene.build_object(
-                obj, context, camera, source=str(path), with_collisions=self.collisions
+                obj,
+                context,
+                camera,
+                source=str(path),
+                with_collisions=self.collisions,
+                with_textures=self.textures,
             )
         except Exception as exc:  # one line naming the file and the problem
             self.report({"ERROR"}, f"Import URDF '{path.name}': {_one_line(exc)}")

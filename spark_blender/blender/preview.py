@@ -72,7 +72,7 @@ def render_workbench(
         render.filepath = str(Path(path).resolve())
         render.image_settings.file_format = "PNG"
         shading = scene.display.shading
-        shading.light, shading.color_type = "STUDIO", "MATERIAL"
+        shading.light, shading.color_type = "STUDIO", "TEXTURE"  # material colour if untextured
         shading.show_cavity, shading.show_shadows = True, True
         shading.show_object_outline = True
         shading.show_specular_highlight = False

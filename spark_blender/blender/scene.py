@@ -24,6 +24,7 @@ axis through the pivot this equals ``core.kinematics.link_poses`` (the FK mirror
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ import trimesh
 from mathutils import Matrix
 
 from spark_blender.core.kinematics import link_poses
+from spark_blender.core.meshes import texture_image
 from spark_blender.core.model import (
     ArticulatedObject,
     Collision,
@@ -152,13 +154,14 @@ def build_object(
     camera: dict | None = None,
     source: str = "",
     with_collisions: bool = True,
+    with_textures: bool = True,
 ) -> BuiltObject:
     """Add `obj` to the scene as a new collection; on failure nothing of it stays."""
     context = context or bpy.context
     problems = obj.validate(require_inertia=False, require_rest_in_limits=False)
     if problems:
         raise ModelError(problems)
-    builder = _Builder(obj, context, with_collisions)
+    builder = _Builder(obj, context, with_collisions, with_textures)
     try:
         built = builder.build(source)
         if camera:
@@ -170,14 +173,16 @@ def build_object(
 
 
 class _Builder:
-    def __init__(self, obj: ArticulatedObject, context, with_collisions: bool):
+    def __init__(self, obj: ArticulatedObject, context, with_collisions: bool, textures: bool):
         self.obj = obj
         self.context = context
         self.with_collisions = with_collisions
+        self.with_textures = textures
         self.created_objects: list[bpy.types.Object] = []
         self.created_data: list = []
         self.collections: list[bpy.types.Collection] = []
         self.materials: dict[tuple, bpy.types.Material] = {}
+        self.images: dict[str, bpy.types.Image] = {}
         self.rest = link_poses(obj)
 
     # --- bookkeeping ---
@@ -361,14 +366,16 @@ class _Builder:
         parent_to_bone(ob, armature, bone and self.bone_names[bone], rest)
         ob.spark.role, ob.spark.link_name, ob.spark.order = role, link.name, index + 1
         if role == ROLE_VISUAL:
-            ob.data.materials.append(self.material(element.material))
+            ob.data.materials.append(self.material(element.material, element.mesh))
         else:
             ob.display_type = "WIRE"
             ob.hide_render = True
         return ob
 
-    def material(self, material: Material) -> bpy.types.Material:
-        key = (material.name, tuple(round(c, 6) for c in material.rgba), material.density)
+    def material(self, material: Material, mesh: trimesh.Trimesh) -> bpy.types.Material:
+        image = texture_image(mesh) if self.with_textures else None
+        digest = _image_digest(image) if image is not None else None
+        key = (material.name, tuple(round(c, 6) for c in material.rgba), material.density, digest)
         if key not in self.materials:
             blender_material = bpy.data.materials.new(material.name or "material")
             self.created_data.append(blender_material)
@@ -376,8 +383,16 @@ class _Builder:
             _set_base_color(blender_material, material.rgba)
             if material.density:
                 blender_material.spark_density = material.density
+            if image is not None:
+                _set_base_texture(blender_material, self.image(image, digest, material.name))
             self.materials[key] = blender_material
         return self.materials[key]
+
+    def image(self, image, digest: str, name: str) -> bpy.types.Image:
+        if digest not in self.images:
+            self.images[digest] = image_data(f"{name or 'texture'}", image)
+            self.created_data.append(self.images[digest])
+        return self.images[digest]
 
     def add_camera(self, camera: dict) -> bpy.types.Object:
         data = bpy.data.cameras.new(f"{self.obj.name} camera")
@@ -407,6 +422,7 @@ def _data_collection(data):
         "Armature": bpy.data.armatures,
         "Material": bpy.data.materials,
         "Camera": bpy.data.cameras,
+        "Image": bpy.data.images,
     }.get(type(data).__name__)
 
 
@@ -423,6 +439,56 @@ def _set_base_color(material: bpy.types.Material, rgba) -> None:
         if node.type == "BSDF_PRINCIPLED":
             node.inputs["Base Color"].default_value = rgba
             node.inputs["Alpha"].default_value = rgba[3]
+
+
+def _image_digest(image) -> str:
+    return hashlib.sha1(image.tobytes() + repr((image.size, image.mode)).encode()).hexdigest()
+
+
+def image_data(name: str, image) -> bpy.types.Image:
+    """A packed Blender image holding the pixels of PIL `image` (kept inside the .blend)."""
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+    height, width = rgba.shape[:2]
+    data = bpy.data.images.new(name, width=width, height=height, alpha=True)
+    data.pixels.foreach_set(np.ascontiguousarray(rgba[::-1]).ravel())  # Blender: bottom row first
+    data.pack()
+    return data
+
+
+def image_pixels(data: bpy.types.Image):
+    """PIL image of a Blender image's pixels."""
+    from PIL import Image
+
+    width, height = data.size
+    pixels = np.empty(width * height * data.channels, dtype=np.float32)
+    data.pixels.foreach_get(pixels)
+    pixels = pixels.reshape(height, width, data.channels)[::-1]
+    mode = {4: "RGBA", 3: "RGB", 1: "L"}[data.channels]
+    array = np.clip(pixels * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(array[..., 0] if mode == "L" else array, mode)
+
+
+def _set_base_texture(material: bpy.types.Material, image: bpy.types.Image) -> None:
+    tree = material.node_tree
+    if tree is None:
+        return
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
+    node = tree.nodes.new("ShaderNodeTexImage")
+    node.image = image
+    node.location = (-400, 300)
+    tree.nodes.active = node  # Workbench's Texture colour shows the active image node
+    if bsdf is not None:
+        tree.links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
+
+
+def base_texture(material: bpy.types.Material | None) -> bpy.types.Image | None:
+    tree = getattr(material, "node_tree", None)
+    if tree is None:
+        return None
+    for node in tree.nodes:
+        if node.type == "TEX_IMAGE" and node.image is not None:
+            return node.image
+    return None
 
 
 def mesh_data(name: str, mesh: trimesh.Trimesh) -> bpy.types.Mesh:
@@ -557,6 +623,7 @@ class _Reader:
         self.armature = armature
         self.depsgraph = depsgraph
         self.descendants = list(armature.children_recursive)
+        self.pixels: dict = {}
 
     def read(self) -> ArticulatedObject:
         props = self.armature.spark
@@ -620,7 +687,7 @@ class _Reader:
     def add_geometry(self, link: Link, ob, frame: np.ndarray) -> None:
         relative = np.linalg.inv(frame) @ rest_matrix(ob, self.armature)
         origin = rigid_part(relative)
-        mesh = evaluated_trimesh(ob, self.depsgraph, np.linalg.inv(origin) @ relative)
+        mesh = evaluated_trimesh(ob, self.depsgraph, np.linalg.inv(origin) @ relative, self.pixels)
         if mesh is None:
             return
         name = ob.name.removesuffix(".collision")
@@ -684,23 +751,45 @@ def _build_order(ob) -> tuple:
     return (ob.spark.order == 0, ob.spark.order, ob.name)
 
 
-def evaluated_trimesh(ob, depsgraph, transform: np.ndarray) -> trimesh.Trimesh | None:
-    """Triangles of `ob` with its modifiers applied, vertices moved by `transform`."""
+def evaluated_trimesh(
+    ob, depsgraph, transform: np.ndarray, pixels: dict | None = None
+) -> trimesh.Trimesh | None:
+    """Triangles of `ob` with its modifiers applied, vertices moved by `transform`; UVs and the
+    texture come along when its material has an image."""
     evaluated = ob.evaluated_get(depsgraph)
     data = evaluated.to_mesh()
     try:
         data.calc_loop_triangles()
-        count = len(data.vertices)
-        if count == 0 or len(data.loop_triangles) == 0:
+        count, triangles = len(data.vertices), len(data.loop_triangles)
+        if count == 0 or triangles == 0:
             return None
         vertices = np.empty(count * 3, dtype=np.float32)
         data.vertices.foreach_get("co", vertices)
-        faces = np.empty(len(data.loop_triangles) * 3, dtype=np.int32)
+        faces = np.empty(triangles * 3, dtype=np.int32)
         data.loop_triangles.foreach_get("vertices", faces)
+        image = base_texture(ob.active_material)
+        uv = None
+        if image is not None and data.uv_layers.active is not None:
+            loops = np.empty(triangles * 3, dtype=np.int32)
+            data.loop_triangles.foreach_get("loops", loops)
+            uv_all = np.empty(len(data.loops) * 2, dtype=np.float32)
+            data.uv_layers.active.data.foreach_get("uv", uv_all)
+            uv = uv_all.reshape(-1, 2)[loops]
     finally:
         evaluated.to_mesh_clear()
     points = trimesh.transform_points(vertices.reshape(-1, 3).astype(float), transform)
-    return trimesh.Trimesh(points, faces.reshape(-1, 3), process=False)
+    if uv is None:
+        return trimesh.Trimesh(points, faces.reshape(-1, 3), process=False)
+    # One vertex per distinct (position, uv) corner, as OBJ texture coordinates need.
+    corners = np.column_stack([faces.astype(np.float64), uv.astype(np.float64)])
+    unique, inverse = np.unique(corners, axis=0, return_inverse=True)
+    pixels = {} if pixels is None else pixels  # PIL images by Blender image, shared per export
+    if image.name not in pixels:
+        pixels[image.name] = image_pixels(image)
+    visual = trimesh.visual.TextureVisuals(uv=unique[:, 1:], image=pixels[image.name])
+    return trimesh.Trimesh(
+        points[unique[:, 0].astype(int)], inverse.reshape(-1, 3), visual=visual, process=False
+    )
 
 
 def material_of(ob) -> Material:

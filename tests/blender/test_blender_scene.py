@@ -302,9 +302,43 @@ def test_dev_urdf_import_export_import_is_identity(tmp_path, case):
     export_urdf(armature, tmp_path / f"{case}.urdf")
     exported = read_urdf(tmp_path / case / f"{case}.urdf")
     assert_same_object(original, exported, np.random.default_rng(5))
+    assert textured_visuals(exported) == textured_visuals(original)
     bpy.ops.wm.read_homefile(app_template="")
     again = import_urdf(tmp_path / case / f"{case}.urdf")
     assert_same_object(original, blender_scene.read_object(again), np.random.default_rng(6))
+
+
+def textured_visuals(obj) -> int:
+    from spark_blender.core.meshes import texture_image
+
+    return sum(texture_image(v.mesh) is not None for link in obj.links for v in link.visuals)
+
+
+def test_textures_survive_import_and_export(tmp_path, example_cabinet):
+    import trimesh
+    from PIL import Image
+
+    from spark_blender.core.meshes import texture_image
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, size=(16, 32, 3), dtype=np.uint8)
+    panel = example_cabinet.link("door").visuals[0]
+    uv = rng.uniform(0.05, 0.95, size=(len(panel.mesh.vertices), 2))
+    panel.mesh.visual = trimesh.visual.TextureVisuals(uv=uv, image=Image.fromarray(pixels))
+    urdf = write_urdf(example_cabinet, tmp_path / "in")
+    before = set(bpy.data.images)
+    armature = import_urdf(urdf)
+    images = set(bpy.data.images) - before
+    assert len(images) == 1 and images.pop().packed_file is not None  # kept in the .blend
+    export_urdf(armature, tmp_path / "out.urdf")
+    exported = read_urdf(tmp_path / "out" / "out.urdf")
+    visual = next(v for v in exported.link("door").visuals if v.name == panel.name)
+    image = np.asarray(texture_image(visual.mesh).convert("RGB"))
+    np.testing.assert_array_equal(image, pixels)
+    # Each exported vertex carries the UV of the original vertex at that position.
+    original = {tuple(np.round(p, 6)): t for p, t in zip(panel.mesh.vertices, uv, strict=True)}
+    for point, coord in zip(visual.mesh.vertices, visual.mesh.visual.uv, strict=True):
+        np.testing.assert_allclose(coord, original[tuple(np.round(point, 6))], atol=1e-6)
 
 
 @needs_shared
@@ -324,7 +358,8 @@ def test_every_dev_urdf_imports_mirrors_fk_and_exports_a_loadable_urdf(tmp_path)
         case = urdf.parent.parent.name
         bpy.ops.wm.read_homefile(app_template="")
         obj = read_urdf(urdf)
-        armature = blender_scene.build_object(obj, bpy.context).armature
+        # Textures are covered by the identity tests; packing 32 objects' images adds a minute.
+        armature = blender_scene.build_object(obj, bpy.context, with_textures=False).armature
         assert_fk_mirror(obj, armature, random_configuration(obj, rng))
         export_urdf(armature, tmp_path / f"{case}.urdf")
         report = check_urdf(
