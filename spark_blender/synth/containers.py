@@ -19,11 +19,13 @@ from spark_blender.synth.materials import sample_palette
 from spark_blender.synth.parts import (
     ArcHandleParams,
     LatheParams,
+    LidParams,
     Piece,
     arc_handle,
     box_between,
     cylinder,
     lathe,
+    lid,
     segment_cylinder,
 )
 
@@ -54,13 +56,7 @@ def _hinged_lid(
 ):
     """A flat lid on top of an open box, hinged along its top back edge (so it turns away from
     anything behind it), opening about -X."""
-    pieces = [
-        Piece(
-            box_between((-width / 2, -depth, -thickness), (width / 2, 0, 0)),
-            f"{name}_panel",
-            "front",
-        )
-    ]
+    pieces = lid(LidParams(width, depth, thickness), name)
     asm.add_link(name, label, pieces + (extra or []))
     asm.add_joint(
         "revolute", parent, name, (0, depth / 2, z_top + thickness), (-1, 0, 0), (0.0, limit), label

@@ -8,9 +8,10 @@ Keeping pieces convex matters: simulators collide the convex hull of each visual
 carcass is five panels, not one mesh whose hull would fill the cavity a drawer slides into.
 
 Frames (all parts face -Y like the canonical object frame):
-- door / lid: origin on the hinge line, at the back face; a door extends along +X (``side=+1``,
-  hinge on the left) or -X, its front face at y = -thickness; a lid extends along -Y from a hinge
-  at its back edge, its top at z = thickness.
+- door: origin on the hinge line, at the back face; it extends along +X (``side=+1``, hinge on
+  the left) or -X, its front face at y = -thickness.
+- lid: origin on the hinge line along its top back edge; it extends along -Y, its panel spans
+  z in [-thickness, 0].
 - drawer: origin at the back face of the drawer front, bottom centre; the box extends into +Y.
 - knob, button, lever, bar handle: origin on the mounting surface, the part sticks out along -Y.
 - lathe: origin on the axis at the bottom, axis +Z.
@@ -389,29 +390,30 @@ def drawer(p: DrawerParams, name: str = "drawer") -> list[Piece]:
 
 @dataclass
 class LidParams(Params):
-    """A flat lid hinged at its back edge (origin), extending along -Y; optional rim and knob.
+    """A flat lid extending along -Y from a hinge along its top back edge (the origin), so it
+    turns away from anything behind it; the panel spans z in [-thickness, 0].
 
-    `rim` > 0 adds a skirt of that height around the edge (as four boxes, below z=0 is never
-    used: the skirt hangs outside the body it covers, `clearance` away from it).
+    `rim` > 0 hangs a skirt of that height below the front and side edges (boxes `skirt_wall`
+    thick: the body it covers must be that much smaller); `handle` 1 adds a bar on top.
     """
 
     width: float = 0.3
     depth: float = 0.3
     thickness: float = 0.012
     rim: float = 0.0
-    clearance: float = 0.003
+    skirt_wall: float = 0.006
     handle: float = 0.0
 
 
 def lid(p: LidParams, name: str = "lid") -> list[Piece]:
-    w, d, t = p.width, p.depth, p.thickness
-    pieces = [Piece(box_between((-w / 2, -d, 0), (w / 2, 0, t)), f"{name}_panel", "front")]
+    w, d, t, s = p.width, p.depth, p.thickness, p.skirt_wall
+    pieces = [Piece(box_between((-w / 2, -d, -t), (w / 2, 0, 0)), f"{name}_panel", "front")]
     if p.rim > 0.0:
-        s = 0.006
+        z0, z1 = -t - p.rim, -t
         pieces += [
-            Piece(box_between((-w / 2, -d, -p.rim), (w / 2, -d + s, 0)), f"{name}_skirt_front"),
-            Piece(box_between((-w / 2, -d + s, -p.rim), (-w / 2 + s, -s, 0)), f"{name}_skirt_l"),
-            Piece(box_between((w / 2 - s, -d + s, -p.rim), (w / 2, -s, 0)), f"{name}_skirt_r"),
+            Piece(box_between((-w / 2, -d, z0), (w / 2, -d + s, z1)), f"{name}_skirt_front"),
+            Piece(box_between((-w / 2, -d + s, z0), (-w / 2 + s, -s, z1)), f"{name}_skirt_l"),
+            Piece(box_between((w / 2 - s, -d + s, z0), (w / 2, -s, z1)), f"{name}_skirt_r"),
         ]
     if p.handle >= 0.5:
         bar = BarHandleParams(length=min(0.12, w * 0.4), radius=0.006, standoff=0.025)
@@ -419,7 +421,7 @@ def lid(p: LidParams, name: str = "lid") -> list[Piece]:
             # Turn the -Y standoff of a front handle into +Z on top of the lid, near the front.
             m = piece.mesh
             m.apply_transform(trimesh.transformations.rotation_matrix(-math.pi / 2, [1, 0, 0]))
-            m.apply_translation((0, -d + 0.06, t))
+            m.apply_translation((0, -d + 0.06, 0))
             pieces.append(Piece(m, piece.name, "handle"))
     return pieces
 
