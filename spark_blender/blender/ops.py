@@ -211,6 +211,12 @@ class SPARK_OT_export_urdf(Operator, ExportHelper):
         default="auto",
     )
 
+    recompute_inertia: BoolProperty(
+        name="Recompute inertia",
+        default=False,
+        description="Mass and inertia from the geometry as it is now (after mesh edits)",
+    )
+
     @classmethod
     def poll(cls, context):
         return active_armature(context) is not None
@@ -229,7 +235,10 @@ class SPARK_OT_export_urdf(Operator, ExportHelper):
             if camera is not None:
                 extra["camera.json"] = json.dumps(camera, indent=1).encode()
             options = WriteOptions(
-                collision=self.collision, overwrite=self.overwrite, extra_files=extra
+                collision=self.collision,
+                recompute_inertia=self.recompute_inertia,
+                overwrite=self.overwrite,
+                extra_files=extra,
             )
             written = write_urdf(obj, out_dir, options)
         except Exception as exc:

@@ -224,6 +224,8 @@ def test_export_refuses_to_replace_a_folder_unless_asked(tmp_path, example_urdf)
 
 def test_artist_edits_flow_into_the_export(tmp_path, example_urdf):
     from spark_blender.blender.ops import move_pivot
+    from spark_blender.core.meshes import compute_inertial
+    from spark_blender.core.model import DEFAULT_DENSITY
 
     original = read_urdf(example_urdf)
     armature = import_urdf(example_urdf)
@@ -258,6 +260,13 @@ def test_artist_edits_flow_into_the_export(tmp_path, example_urdf):
     added = [v for v in drawer.visuals if v.name == "extra_knob"][0]
     centre = (link_poses(edited)["drawer"] @ added.origin)[:3, 3] + added.mesh.bounds.mean(axis=0)
     np.testing.assert_allclose(centre, [0.0, -0.4, 0.1], atol=1e-5)
+    # The stored inertial is kept unless asked; recomputed, it includes the new knob.
+    assert drawer.inertial.mass == pytest.approx(original.link("drawer").inertial.mass)
+    bpy.context.view_layer.objects.active = armature
+    bpy.ops.spark.export_urdf(filepath=str(tmp_path / "heavier.urdf"), recompute_inertia=True)
+    heavier = read_urdf(tmp_path / "heavier" / "heavier.urdf").link("drawer").inertial.mass
+    without_knob = compute_inertial(original.link("drawer")).mass
+    assert heavier == pytest.approx(without_knob + 0.02**3 * DEFAULT_DENSITY, rel=1e-3)
 
 
 def test_a_build_that_fails_leaves_nothing_behind(example_cabinet):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -64,7 +65,9 @@ def test_in_process_job_reports_unknown_jobs_and_bad_input_as_one_error(tmp_path
 
 
 def test_worker_process_streams_progress_and_the_result(example_urdf):
-    client = WorkerClient("load_urdf", {"urdf": str(example_urdf), "step_delay": 0.05}).start()
+    # A named interpreter (the preferences' route to a CUDA environment) runs it the same way.
+    args = {"urdf": str(example_urdf), "step_delay": 0.05}
+    client = WorkerClient("load_urdf", args, python=sys.executable).start()
     state = client.wait(timeout=60)
     assert state.status == FINISHED, state.error
     types = [m["type"] for m in state.log]
@@ -159,3 +162,18 @@ def test_reconstruct_operator_reports_a_missing_photo():
     bpy.context.scene.spark.image = "/nonexistent/photo.png"
     with pytest.raises(RuntimeError, match="photo.png' not found"):
         bpy.ops.spark.reconstruct()
+
+
+def test_api_key_reaches_the_worker_through_its_environment_with_the_variable_first(monkeypatch):
+    from spark_blender.blender.prefs import Settings
+    from spark_blender.blender.worker import worker_command
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    stored = Settings(api_key="sk-stored", base_url="http://127.0.0.1:8000/v1")
+    assert stored.worker_env() == {
+        "OPENAI_API_KEY": "sk-stored",
+        "OPENAI_BASE_URL": "http://127.0.0.1:8000/v1",
+    }
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    assert stored.worker_env()["OPENAI_API_KEY"] == "sk-from-env"
+    assert not any("sk-" in part for part in worker_command())  # never on a command line
