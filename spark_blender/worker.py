@@ -80,12 +80,43 @@ def _job_reconstruct(args: dict, progress: Callable[[ProgressEvent], None]) -> d
         from spark_blender import pipeline
     except ImportError as exc:
         raise JobError(f"the reconstruction pipeline is not in this install ({exc})") from None
-    options = dict(args.get("options") or {})
-    result = pipeline.reconstruct(image, out, options=options, progress=progress)
-    urdf = Path(getattr(result, "urdf", "") or next(out.glob("*.urdf"), ""))
-    if not urdf.is_file():
-        raise JobError(f"the pipeline wrote no URDF into '{out}'")
+    result = _call_pipeline(pipeline, image, out, dict(args.get("options") or {}), progress)
+    if not any(out.glob("*.urdf")):
+        from spark_blender.core.model import ArticulatedObject
+        from spark_blender.core.urdf import write_urdf
+
+        if not isinstance(result, ArticulatedObject):
+            raise JobError(f"the pipeline wrote no URDF into '{out}'")
+        write_urdf(result, out)
+    urdf = next(out.glob("*.urdf"))
     return {"folder": str(out), "urdf": str(urdf)}
+
+
+OUT_NAMES = ("out", "out_dir", "output", "output_dir")
+PROGRESS_NAMES = ("progress", "callback", "on_progress")
+
+
+def _call_pipeline(pipeline, image: Path, out: Path, options: dict, progress):
+    """Call ``pipeline.reconstruct`` with what its signature asks for (ARCHITECTURE.md:
+    ``reconstruct(image, options, progress)`` plus the output folder), so the protocol stays the
+    same whichever keyword names the pipeline settles on."""
+    import dataclasses
+    import inspect
+
+    reconstruct = pipeline.reconstruct
+    option_type = getattr(pipeline, "ReconstructOptions", None)
+    if option_type is not None and dataclasses.is_dataclass(option_type):
+        known = {f.name for f in dataclasses.fields(option_type)}
+        options = option_type(**{k: v for k, v in options.items() if k in known})
+    kwargs = {}
+    for name in inspect.signature(reconstruct).parameters:
+        if name in OUT_NAMES:
+            kwargs[name] = out
+        elif name == "options":
+            kwargs[name] = options
+        elif name in PROGRESS_NAMES:
+            kwargs[name] = progress
+    return reconstruct(image, **kwargs)
 
 
 JOBS: dict[str, Callable[[dict, Callable[[ProgressEvent], None]], dict]] = {
