@@ -29,6 +29,7 @@ def register(addon_id: str = "spark_blender") -> None:
             _registered.append(cls)
     props.attach()
     menus.attach()
+    bpy.app.handlers.load_post.append(_clear_stale_jobs)
 
 
 def unregister() -> None:
@@ -37,8 +38,24 @@ def unregister() -> None:
     if not _registered:
         return
     props, _, _, _, menus = _modules()
+    if _clear_stale_jobs in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(_clear_stale_jobs)
     menus.detach()
     props.detach()
     for cls in reversed(_registered):
         bpy.utils.unregister_class(cls)
     _registered.clear()
+
+
+def _clear_stale_jobs(*_args) -> None:
+    """A file saved while a job ran must not open with Reconstruct greyed out: no worker
+    survives a file load, so no job is running."""
+    import bpy
+
+    for scene in bpy.data.scenes:
+        props = getattr(scene, "spark", None)
+        if props is not None and props.job_running:
+            props.job_running = props.job_cancel = False
+
+
+_clear_stale_jobs._bpy_persistent = True  # keep the handler across file loads

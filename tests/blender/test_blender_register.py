@@ -24,6 +24,7 @@ def blender_state() -> dict:
                 (bpy.types.Material, "spark_density"),
             )
         ],
+        "handlers": sorted(getattr(h, "__module__", "") for h in bpy.app.handlers.load_post),
         "menus": [
             sorted(getattr(f, "__module__", "") for f in getattr(m.draw, "_draw_funcs", []))
             for m in menus
@@ -38,6 +39,7 @@ def test_register_unregister_register_leaves_blender_as_found(example_urdf):
     assert found["types"] == [] and found["props"] == [False] * 4
     assert found["ops"] == []
     assert all("spark_blender.blender.menus" not in m for m in found["menus"])
+    assert "spark_blender.blender" not in found["handlers"]
     spark_blender.register()
     assert blender_state() == registered
     assert "SPARK_PT_joints" in registered["types"] and all(registered["props"])
@@ -97,3 +99,11 @@ class RecordingLayout:
 class PanelStandIn:
     def __init__(self, layout):
         self.layout = layout
+
+
+def test_a_file_saved_during_a_job_opens_with_no_job_running(tmp_path):
+    bpy.context.scene.spark.job_running = True
+    path = tmp_path / "saved_mid_job.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    assert not bpy.context.scene.spark.job_running
