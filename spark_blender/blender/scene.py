@@ -356,7 +356,7 @@ class _Builder:
 
     def add_mesh(self, link, element, index, role, collection, armature, bone_of):
         name = element.name or f"{link.name}_{index}"
-        if role == ROLE_COLLISION:
+        if role == ROLE_COLLISION and not name.endswith("collision"):
             name = f"{name}.collision"
         data = mesh_data(name, element.mesh)
         self.created_data.append(data)
@@ -692,7 +692,8 @@ class _Reader:
             return
         name = ob.name.removesuffix(".collision")
         if ob.spark.role == ROLE_COLLISION:
-            link.collisions.append(Collision(mesh, origin, name))
+            # The URDF writer names collisions NAME_collision; hand it NAME so names stay put.
+            link.collisions.append(Collision(mesh, origin, name.removesuffix("_collision")))
         else:
             link.visuals.append(Visual(mesh, origin, material_of(ob), name))
 
