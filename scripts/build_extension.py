@@ -34,6 +34,7 @@ PLATFORMS = {
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 BUNDLED_EXTRAS = ("ml", "vlm")  # the worker runs the pipeline: torch, diffusers, openai...
 LEFT_OUT = {"numpy"}  # Blender ships numpy; a second copy would shadow it
+PINNED = {"torch": "torch==2.13.0"}  # the build the project is tested with (scripts/setup.sh)
 
 
 def requirements(pyproject: Path = REPO / "pyproject.toml") -> list[str]:
@@ -42,7 +43,7 @@ def requirements(pyproject: Path = REPO / "pyproject.toml") -> list[str]:
     wanted = list(project["dependencies"])
     for extra in BUNDLED_EXTRAS:
         wanted += project.get("optional-dependencies", {}).get(extra, [])
-    return [r for r in wanted if _name(r) not in LEFT_OUT]
+    return [PINNED.get(_name(r), r) for r in wanted if _name(r) not in LEFT_OUT]
 
 
 def _name(requirement: str) -> str:

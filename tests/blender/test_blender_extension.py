@@ -81,8 +81,10 @@ def test_zip_holds_the_entry_manifest_and_wheels_and_no_repository_clutter(built
 
 
 def test_bundled_requirements_carry_torch_and_leave_numpy_to_blender():
-    names = {build_extension._name(r) for r in build_extension.requirements()}
+    requirements = build_extension.requirements()
+    names = {build_extension._name(r) for r in requirements}
     assert {"torch", "trimesh", "openai"} <= names and "numpy" not in names
+    assert "torch==2.13.0" in requirements
 
 
 def test_zip_installs_and_registers_in_blender(built, tmp_path, example_urdf):
