@@ -147,6 +147,7 @@ def microwave(seed: int, rng: np.random.Generator) -> Assembly:
         math.pi / 2,
         handle=float(rng.choice([0.0, 1.0])),
         hinge_side=1.0,
+        door_style=(float(rng.uniform(0.04, 0.06)), 1.0),
     )
     cx = (panel.x0 + panel.x1) / 2
     _controls(asm, rng, cx, yf, panel.z0, panel.z1, panel.width)

@@ -194,8 +194,13 @@ def fill_cell(
     door_limit: float = math.pi / 2,
     handle: float = 1.0,
     hinge_side: float | None = None,
+    door_style: tuple[float, float] = (0.0, 0.0),
 ) -> list[str]:
-    """Put a `kind` front (door, door_pair, drawer, flap_down, flap_up, open) into `cell`."""
+    """Put a `kind` front (door, door_pair, drawer, flap_down, flap_up, open) into `cell`.
+
+    `door_style` is the doors' (frame, glass) pair of ``DoorParams``: plain (0, 0), a raised
+    moulding (frame width, 0) or a glazed frame (frame width, 1).
+    """
     x0, x1, z0, z1 = front_rect(cell, outer)
     yf = cell.y_front
     names: list[str] = []
@@ -252,6 +257,8 @@ def fill_cell(
             handle_u=0.9,
             handle_v=0.5,
             handle_length=min(0.2, 0.5 * w),
+            frame=door_style[0],
+            glass=door_style[1],
         )
         pieces = panel_door(params, name)
         # A door built with its hinge along Z, turned so the hinge runs along X.
@@ -273,12 +280,9 @@ def fill_cell(
         return [name]
     if kind == "door_pair":
         mid = (x0 + x1) / 2
-        names += _door(
-            asm, parent, (x0, mid - CLEARANCE / 2, z0, z1), yf, 1.0, thickness, door_limit, handle
-        )
-        names += _door(
-            asm, parent, (mid + CLEARANCE / 2, x1, z0, z1), yf, -1.0, thickness, door_limit, handle
-        )
+        left, right = (x0, mid - CLEARANCE / 2, z0, z1), (mid + CLEARANCE / 2, x1, z0, z1)
+        names += _door(asm, parent, left, yf, 1.0, thickness, door_limit, handle, door_style)
+        names += _door(asm, parent, right, yf, -1.0, thickness, door_limit, handle, door_style)
         return names
     side = hinge_side
     if side is None:
@@ -291,10 +295,11 @@ def fill_cell(
             if at_right and not at_left
             else (1.0 if rng.random() < 0.5 else -1.0)
         )
-    return _door(asm, parent, (x0, x1, z0, z1), yf, side, thickness, door_limit, handle)
+    rect = (x0, x1, z0, z1)
+    return _door(asm, parent, rect, yf, side, thickness, door_limit, handle, door_style)
 
 
-def _door(asm, parent, rect, yf, side, thickness, limit, handle) -> list[str]:
+def _door(asm, parent, rect, yf, side, thickness, limit, handle, style=(0.0, 0.0)) -> list[str]:
     x0, x1, z0, z1 = rect
     n = asm.count("door")
     name = f"door_{n}"
@@ -307,6 +312,8 @@ def _door(asm, parent, rect, yf, side, thickness, limit, handle) -> list[str]:
         handle_u=0.85,
         handle_v=0.5,
         handle_length=min(0.3, 0.4 * (z1 - z0)),
+        frame=style[0],
+        glass=style[1],
     )
     asm.add_link(name, "door", panel_door(params, name))
     hinge_x = x0 if side > 0 else x1

@@ -54,6 +54,14 @@ def _row_fractions(kinds: list[str], rng) -> list[float]:
     ]
 
 
+def _door_style(rng: np.random.Generator) -> tuple[float, float]:
+    """(frame, glass) of a cabinet's doors: plain, a raised moulding, or glazed."""
+    kind = rng.choice(["plain", "plain", "moulding", "glass"])
+    if kind == "plain":
+        return (0.0, 0.0)
+    return (float(rng.uniform(0.04, 0.07)), 1.0 if kind == "glass" else 0.0)
+
+
 def storage_furniture(seed: int, rng: np.random.Generator) -> Assembly:
     width = float(rng.uniform(0.45, 1.6))
     height = float(rng.uniform(0.45, 1.8))
@@ -76,6 +84,7 @@ def storage_furniture(seed: int, rng: np.random.Generator) -> Assembly:
     asm.add_link("base", "base", pieces)
     outer = Outer(-width / 2, width / 2, plinth, height, wall)
     thickness = wall - 0.001
+    style = _door_style(rng)
     for kinds, column in zip(layout, cells, strict=True):
         for kind, cell in zip(kinds, column, strict=True):
             if kind == "door" and cell.width > 0.55:
@@ -90,6 +99,7 @@ def storage_furniture(seed: int, rng: np.random.Generator) -> Assembly:
                 thickness,
                 math.pi / 2,
                 handle=float(rng.choice([1.0, 2.0])),
+                door_style=style,
             )
     if not asm.joints:  # every cell open: give the object at least one moving part
         fill_cell(asm, "base", cells[0][0], outer, "drawer", rng, thickness)

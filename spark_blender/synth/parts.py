@@ -287,8 +287,9 @@ def panel_door(p: DoorParams, name: str = "door") -> list[Piece]:
     x0, x1 = sorted((0.0, sign * p.width))
     t = p.thickness
     pieces = []
-    if p.glass >= 0.5 and p.frame > 0.0:
-        f = p.frame
+    frame = min(p.frame, 0.3 * p.width, 0.3 * p.height)
+    if p.glass >= 0.5 and frame > 0.0:
+        f = frame
         pieces += [
             Piece(box_between((x0, -t, 0), (x1, 0, f)), f"{name}_rail_bottom"),
             Piece(box_between((x0, -t, p.height - f), (x1, 0, p.height)), f"{name}_rail_top"),
@@ -302,25 +303,24 @@ def panel_door(p: DoorParams, name: str = "door") -> list[Piece]:
         ]
     else:
         pieces.append(Piece(box_between((x0, -t, 0), (x1, 0, p.height)), f"{name}_panel", "front"))
-        if p.frame > 0.0:
-            f, r = p.frame, min(0.006, t * 0.4)
+        if frame > 0.0:  # a raised moulding: four bars inset by `frame` from the edges
+            f, r, b = frame, min(0.006, t * 0.4), 0.3 * frame
+            h, y0, y1 = p.height, -t - r, -t
+            bars = {
+                "b": ((x0 + f, y0, f), (x1 - f, y1, f + b)),
+                "t": ((x0 + f, y0, h - f - b), (x1 - f, y1, h - f)),
+                "l": ((x0 + f, y0, f + b), (x0 + f + b, y1, h - f - b)),
+                "r": ((x1 - f - b, y0, f + b), (x1 - f, y1, h - f - b)),
+            }
             pieces += [
-                Piece(
-                    box_between((x0 + f, -t - r, f), (x1 - f, -t, f + 0.35 * f)),
-                    f"{name}_trim_bottom",
-                    "trim",
-                ),
-                Piece(
-                    box_between((x0 + f, -t - r, p.height - 1.35 * f), (x1 - f, -t, p.height - f)),
-                    f"{name}_trim_top",
-                    "trim",
-                ),
+                Piece(box_between(lo, hi), f"{name}_trim_{k}", "trim")
+                for k, (lo, hi) in bars.items()
             ]
     pieces += _front_handle(
         p.handle,
         x0 + (x1 - x0) * (p.handle_u if sign > 0 else 1 - p.handle_u),
         p.handle_v * p.height,
-        -t - (0.006 if p.frame > 0 and p.glass < 0.5 else 0),
+        -t,
         p.handle_length,
         vertical=True,
         name=f"{name}_handle",
