@@ -577,7 +577,8 @@ def urdf_element(obj: ArticulatedObject, files: _MeshFiles) -> etree._Element:
             material = etree.SubElement(v, "material", name=visual.material.name or "default")
             etree.SubElement(material, "color", rgba=_fmt(visual.material.rgba))
         for i, collision in enumerate(link.collisions):
-            name = unique(f"{collision.name or link.name}_collision")
+            base = collision.name or link.name
+            name = unique(base if base.endswith("_collision") else f"{base}_collision")
             c = etree.SubElement(element, "collision", name=name)
             _origin_element(c, collision.origin)
             geometry = etree.SubElement(c, "geometry")

@@ -62,6 +62,11 @@ def test_round_trip_twice_is_stable(example_urdf, tmp_path):
     first = read_urdf(example_urdf)
     second = read_urdf(write_urdf(first, tmp_path / "again"))
     assert_same_object(first, second)
+    names = [[c.name for c in link.collisions] for link in first.links]
+    assert names == [[c.name for c in link.collisions] for link in second.links]
+    assert [[v.name for v in link.visuals] for link in first.links] == [
+        [v.name for v in link.visuals] for link in second.links
+    ]
     assert sum(len(link.collisions) for link in first.links) == sum(
         len(link.collisions) for link in second.links
     )
