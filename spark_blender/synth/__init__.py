@@ -68,4 +68,6 @@ def generate(category: str, seed: int) -> ArticulatedObject:
     builders = _registry()
     if category not in builders:
         raise ValueError(f"unknown category '{category}'; known: {', '.join(CATEGORIES)}")
+    if int(seed) < 0:
+        raise ValueError(f"seed must be 0 or more, got {seed}")
     return builders[category](int(seed), category_rng(category, seed)).build()

@@ -42,6 +42,8 @@ def run_synth_verb(args, user_error: type[Exception]) -> int:
         write_urdf=args.urdf,
     )
     problems = config.problems()
+    if args.out.exists() and not args.out.is_dir():
+        problems.append(f"output '{args.out}' is a file, not a folder")
     if problems:
         raise user_error("; ".join(problems))
     total = len(categories) * args.n

@@ -65,6 +65,8 @@ class SynthConfig:
         if self.backend not in BACKENDS:
             found.append(f"backend '{self.backend}' is not one of {', '.join(BACKENDS)}")
         found += [f"unknown background '{b}'" for b in self.backgrounds if b not in BACKGROUNDS]
+        if self.seed < 0:
+            found.append(f"seed must be 0 or more, got {self.seed}")
         if self.n < 1:
             found.append(f"n must be at least 1, got {self.n}")
         if not 16 <= self.size <= 2048:

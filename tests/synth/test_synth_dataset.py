@@ -72,6 +72,15 @@ def test_cli_writes_a_dataset_and_rejects_bad_input_in_one_line(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown category 'Spaceship'" in err[0]
     assert not (tmp_path / "x").exists()
+    (tmp_path / "file").write_text("x")
+    for bad, message in (
+        (["--seed", "-1"], "seed must be 0 or more"),
+        (["--size", "4"], "size must be in"),
+        (["--out", str(tmp_path / "file")], "is a file, not a folder"),
+    ):
+        argv = ["synth", "--categories", "Box", "--n", "1", "--out", str(tmp_path / "y"), *bad]
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
     # An existing dataset is never replaced without --force, and stays intact.
     before = _files(out)
     assert main(["synth", "--categories", "Box", "--n", "1", "--out", str(out)]) == 2
