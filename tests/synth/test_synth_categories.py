@@ -41,6 +41,16 @@ def test_objects_follow_the_canonical_frame_and_rest_is_closed(category):
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
+def test_every_visual_is_a_watertight_solid(category):
+    """Watertight pieces give true volumes (so true inertia) and well-defined hulls."""
+    obj = generate(category, 5)
+    for link in obj.links:
+        for visual in link.visuals:
+            assert visual.mesh.is_watertight, f"{link.name}/{visual.name}"
+            assert visual.mesh.volume > 0, f"{link.name}/{visual.name} is inside out"
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
 def test_opening_moves_parts_towards_the_front_or_up(category):
     """Positive joint values open: the moved part's centre does not sink into the body (its
     distance from the rest-pose body centre grows) for doors, drawers and lids."""
