@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 # Pairs handled per chunk by the dense baseline, to bound its memory.
-_DENSE_CHUNK_PAIRS = 1 << 21
+_DENSE_CHUNK_PAIRS = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -179,17 +179,51 @@ def render_silhouette(
     n_pixels = settings.height * settings.width
     zeros = torch.zeros(n_pixels, dtype=table.dtype, device=table.device)
     with torch.no_grad():
-        signed = _signed_distance(table, face_idx, px, py)
-        constant = zeros.index_add(0, pixel, F.logsigmoid(-settings.sharpness * signed))
-    if not (torch.is_grad_enabled() and table.requires_grad):
-        return -torch.expm1(constant).view(settings.height, settings.width)
-    saturated = constant < math.log(settings.saturation)
-    # Pairs that matter for the gradient: an unsaturated pixel within the face's margin.
-    keep = ~saturated[pixel] & (signed > -settings.margin)
-    face_idx, px, py, pixel = face_idx[keep], px[keep], py[keep], pixel[keep]
-    total = zeros.index_add(0, pixel, _pair_log_miss(table, face_idx, px, py, settings.sharpness))
+        inner, edge = _screen_pairs(table.detach(), face_idx, px, py)
+        inside = inner > 0
+        # Inside a triangle the nearest line's distance is exact; pixels that inside pairs alone
+        # already cover above 1 - saturation are constants (a conservative test).
+        coverage = torch.where(inside, F.logsigmoid(-settings.sharpness * inner), 0.0)
+        constant = zeros.index_add(0, pixel, coverage)
+        saturated = constant < math.log(settings.saturation)
+        # The pairs that matter: an unsaturated pixel within the face's margin (outside, the
+        # line distance never exceeds the true distance, so this drops nothing that counts).
+        keep = (~saturated[pixel] & (inner > -settings.margin)).nonzero().squeeze(1)
+        face_idx, px, py, pixel, inside, edge = (
+            t.index_select(0, keep) for t in (face_idx, px, py, pixel, inside, edge)
+        )
+    # Each pair's distance is decided by its nearest edge, which stays the nearest under a small
+    # change: the autograd pass handles one edge per pair.
+    per_edge = table.view(-1, 7, 3).transpose(1, 2).reshape(-1, 7)  # (3F, 7): one row per edge
+    signed = _edge_signed_distance(per_edge, 3 * face_idx + edge, inside, px, py)
+    total = zeros.index_add(0, pixel, F.logsigmoid(-settings.sharpness * signed))
     total = torch.where(saturated, constant, total)
     return -torch.expm1(total).view(settings.height, settings.width)
+
+
+def _screen_pairs(table: torch.Tensor, face_idx, px, py) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each pair (no autograd): the smallest signed edge-line distance (the exact signed
+    distance inside the triangle), and the index (0-2) of the edge nearest to the pixel centre:
+    inside, the nearest line; outside, the nearest segment."""
+    A, B, C, P, Q, R, H = table.index_select(0, face_idx).view(-1, 7, 3).unbind(1)
+    x = (px.to(table.dtype) + 0.5).unsqueeze(1)
+    y = (py.to(table.dtype) + 0.5).unsqueeze(1)
+    line = torch.addcmul(torch.addcmul(C, A, x), B, y)
+    overshoot = torch.relu(torch.addcmul(torch.addcmul(R, P, x), Q, y).abs() - H)
+    inner = line.amin(dim=1)
+    score = torch.where((inner > 0).unsqueeze(1), line, line * line + overshoot * overshoot)
+    return inner, score.argmin(dim=1)
+
+
+def _edge_signed_distance(per_edge: torch.Tensor, rows, inside, px, py) -> torch.Tensor:
+    """Signed distance (+ inside) from each pixel centre to one chosen edge of its face."""
+    A, B, C, P, Q, R, H = per_edge.index_select(0, rows).unbind(1)
+    x = px.to(per_edge.dtype) + 0.5
+    y = py.to(per_edge.dtype) + 0.5
+    line = torch.addcmul(torch.addcmul(C, A, x), B, y)
+    overshoot = torch.relu(torch.addcmul(torch.addcmul(R, P, x), Q, y).abs() - H)
+    outside = torch.sqrt(torch.addcmul(line * line, overshoot, overshoot) + 1e-12)
+    return torch.where(inside, line, -outside)
 
 
 def _dense_chunk(table, px, py, sharpness: float):
