@@ -16,7 +16,7 @@ committed.
 
 What is bundled: the core's dependencies and the `ml` and `vlm` extras. numpy is left out
 (Blender ships it; a second copy would shadow Blender's). The `sim` extra is not bundled: the
-extension never runs the sim checks, and pybullet publishes no binary wheels to bundle.
+extension never runs the sim checks, and pybullet has no binary wheels for these platforms.
 
 torch, per platform (`TORCH`): every zip carries torch 2.13.0, the build the project is tested
 with, and always a CPU build (the preferences' worker interpreter is the route to CUDA):
