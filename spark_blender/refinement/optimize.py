@@ -425,8 +425,14 @@ def refine_joints(
         camera=torch.zeros(6, dtype=problem.dtype, device=problem.device),
     )
     records: list[StartRecord] = []
+    # Joints not searched yet stay closed: a closed part leaves its target pixels unexplained,
+    # while a half-open part with a wrong sign or pivot would paint pixels that mislead the rest.
+    initial = {name: value.clone() for name, value in state.values.items()}
+    for value in state.values.values():
+        value.zero_()
     for index, name in enumerate(problem.movable):
         progress(ProgressEvent("refine", index / (len(problem.movable) + 1), f"joint {name}"))
+        state.values[name] = initial[name].clone()
         state = _best_start(problem, state, name, soft, anneal, records)
     progress(ProgressEvent("refine", len(problem.movable) / (len(problem.movable) + 1), "polish"))
     if problem.movable and opts.polish_iterations > 0:
