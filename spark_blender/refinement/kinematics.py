@@ -45,7 +45,9 @@ def rotation_vector_matrix(rotvec: torch.Tensor) -> torch.Tensor:
     theta2 = (rotvec * rotvec).sum()
     K = skew(rotvec)
     eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device)
-    if float(theta2) < 1e-12:  # Taylor terms: sin(t)/t ~ 1 - t^2/6, (1-cos t)/t^2 ~ 1/2 - t^2/24
+    if (
+        float(theta2.detach()) < 1e-12
+    ):  # Taylor terms: sin(t)/t ~ 1 - t^2/6, (1-cos t)/t^2 ~ 1/2 - t^2/24
         return eye + (1.0 - theta2 / 6.0) * K + (0.5 - theta2 / 24.0) * (K @ K)
     theta = torch.sqrt(theta2)
     return eye + (torch.sin(theta) / theta) * K + ((1.0 - torch.cos(theta)) / theta2) * (K @ K)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+import trimesh
 
 from spark_blender.core.camera import Camera
 from spark_blender.core.kinematics import link_poses
@@ -153,25 +154,40 @@ class _Problem:
         )
         self.intrinsics = Intrinsics.from_camera(self.camera)
         self.world_to_cam = self._tensor(self.camera.world_to_cam)
-        width, height = self.camera.width, self.camera.height
-        self.moved = resize_mask(targets.moved_mask, width, height).to(self.device)
+        self.moved = self._mask(targets.moved_mask, "moved_mask")
         self.rest = (
-            None
-            if targets.rest_mask is None
-            else resize_mask(targets.rest_mask, width, height).to(self.device)
+            None if targets.rest_mask is None else self._mask(targets.rest_mask, "rest_mask")
         )
+        unknown = set(targets.part_masks) - {link.name for link in obj.links}
+        if unknown:
+            raise ValueError(
+                f"part_masks name links the object lacks: {', '.join(sorted(unknown))}"
+            )
         self.part_masks = {
-            name: resize_mask(mask, width, height).to(self.device)
+            name: self._mask(mask, f"part_masks['{name}']")
             for name, mask in targets.part_masks.items()
         }
         self.tree = KinematicTree.from_object(obj, dtype=self.dtype, device=self.device)
         rest = link_poses(obj)
-        self.rest_link = {name: pose for name, pose in rest.items()}
+        self.rest_link = dict(rest)
         self.rest_joint = {j.name: rest[j.parent] @ j.origin for j in obj.joints}
         self.parts = self._parts(rest)
         points = np.concatenate([p.vertices.cpu().numpy() for p in self.parts])
         self.size = float(np.ptp(points, axis=0).max()) or 1.0
         self.movable = [j.name for j in obj.joints_from_root() if j.movable]
+
+    def _mask(self, mask, name: str) -> torch.Tensor:
+        """A target mask at the working resolution; it must have the camera's aspect ratio."""
+        array = np.asarray(mask, dtype=np.float32)
+        if array.ndim != 2 or min(array.shape) == 0:
+            raise ValueError(f"{name}: expected an HxW mask, got shape {array.shape}")
+        camera = self.original_camera
+        if abs(array.shape[1] / array.shape[0] - camera.width / camera.height) > 0.02:
+            raise ValueError(
+                f"{name}: {array.shape[1]}x{array.shape[0]} does not have the camera's aspect "
+                f"ratio ({camera.width}x{camera.height})"
+            )
+        return resize_mask(array, self.camera.width, self.camera.height).to(self.device)
 
     def _tensor(self, array) -> torch.Tensor:
         return torch.as_tensor(np.asarray(array), dtype=self.dtype, device=self.device)
@@ -186,7 +202,7 @@ class _Problem:
                 meshes.append(mesh)
             if not meshes:
                 continue
-            merged = meshes[0] if len(meshes) == 1 else _concatenate(meshes)
+            merged = meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes)
             merged = simplify_mesh(merged, self.opts.max_faces_per_link)
             parts.append(
                 _Part(
@@ -291,12 +307,6 @@ class _Problem:
         return total
 
 
-def _concatenate(meshes):
-    import trimesh
-
-    return trimesh.util.concatenate(meshes)
-
-
 def mask_loss(pred: torch.Tensor, target: torch.Tensor, opts: RefineOptions) -> torch.Tensor:
     """BCE + Dice + edge term between a rendered silhouette and a target mask (both HxW)."""
     pred = pred.clamp(1e-6, 1.0 - 1e-6)
@@ -347,8 +357,15 @@ def _pivot_candidates(problem: _Problem, joint) -> list[np.ndarray]:
     return candidates
 
 
-def _run(problem: _Problem, state: _State, active: list[str], iterations: int, schedule) -> float:
-    """Adam on the active joints' parameters (and the camera when enabled); returns the loss."""
+def _run(
+    problem: _Problem,
+    state: _State,
+    active: list[str],
+    iterations: int,
+    schedule,
+    with_camera: bool = False,
+) -> float:
+    """Adam on the active joints' parameters (and the camera pose if asked); returns the loss."""
     opts = problem.opts
     groups, bounds = [], {}
     for name in active:
@@ -364,7 +381,7 @@ def _run(problem: _Problem, state: _State, active: list[str], iterations: int, s
                     "lr": opts.lr_pivot * problem.size,
                 }
             )
-    if opts.optimize_camera and len(active) > 1:
+    if with_camera and opts.optimize_camera:
         groups.append({"params": [state.camera.requires_grad_(True)], "lr": opts.lr_camera})
     optimizer = torch.optim.Adam(groups)
     loss_value = math.inf
@@ -436,7 +453,8 @@ def refine_joints(
         state = _best_start(problem, state, name, soft, anneal, records)
     progress(ProgressEvent("refine", len(problem.movable) / (len(problem.movable) + 1), "polish"))
     if problem.movable and opts.polish_iterations > 0:
-        _run(problem, state, problem.movable, opts.polish_iterations, _schedule(s1, s1))
+        polish = _schedule(s1, s1)
+        _run(problem, state, problem.movable, opts.polish_iterations, polish, with_camera=True)
     with torch.no_grad():
         final = float(problem.loss(state, s1))
     progress(ProgressEvent("refine", 1.0, f"loss {final:.4f}"))

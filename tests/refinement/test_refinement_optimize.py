@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from spark_blender.core.kinematics import joint_frames, link_poses, posed_mesh
+from spark_blender.core.transforms import make_transform
 from spark_blender.refinement.boxes import (
     box_object,
     corrupt,
@@ -119,3 +120,36 @@ def test_masks_come_from_alpha_or_a_plain_background(tmp_path):
     with pytest.raises(MaskError, match="object.txt"):
         (tmp_path / "object.txt").write_text("not an image")
         mask_from_image(tmp_path / "object.txt")
+
+
+def test_camera_pose_is_corrected_from_the_rest_mask():
+    rng = np.random.default_rng(13)
+    truth = box_object("lid", rng)
+    camera = view_camera(truth, 15.0, 25.0, width=128)
+    targets = Targets(
+        mask_of(truth, moved_configuration(truth), camera), rest_mask=mask_of(truth, {}, camera)
+    )
+    nudged = view_camera(truth, 15.0, 25.0, width=128)
+    nudged.cam_to_world = nudged.cam_to_world @ make_transform((0.03, -0.02, 0.0), (0.0, 0.02, 0.0))
+    options = RefineOptions(
+        resolution=96, multi_start=False, optimize_camera=True, polish_iterations=120
+    )
+    result = refine_joints(truth, nudged, targets, options)
+
+    def rest_iou(cam) -> float:
+        ours, want = mask_of(truth, {}, cam), targets.rest_mask
+        return (ours & want).sum() / (ours | want).sum()
+
+    assert rest_iou(result.camera) > rest_iou(nudged) + 0.02
+    assert result.camera.width == 128  # the caller's resolution comes back
+
+
+def test_masks_of_the_wrong_shape_are_refused():
+    truth = box_object("lid", np.random.default_rng(14))
+    camera = view_camera(truth, 0.0, 20.0, width=64)
+    with pytest.raises(ValueError, match="aspect ratio"):
+        refine_joints(truth, camera, Targets(np.ones((64, 80), bool)))
+    with pytest.raises(ValueError, match="nope"):
+        refine_joints(
+            truth, camera, Targets(np.ones((64, 64)), part_masks={"nope": np.ones((8, 8))})
+        )
