@@ -14,14 +14,8 @@ import numpy as np
 from lxml import etree
 
 from spark_blender.core.meshes import texture_image
-from spark_blender.core.model import ArticulatedObject, Link, ModelError
-from spark_blender.core.urdf import (
-    WriteOptions,
-    export_meshes,
-    prepare_for_export,
-    safe_file_name,
-    staged_folder,
-)
+from spark_blender.core.model import ArticulatedObject, Link
+from spark_blender.core.urdf import WriteOptions, safe_file_name, write_output_folder
 
 MUJOCO_JOINT_TYPES = {"revolute": "hinge", "continuous": "hinge", "prismatic": "slide"}
 
@@ -60,21 +54,11 @@ def write_mjcf(
     obj: ArticulatedObject, out_dir: str | os.PathLike, options: WriteOptions | None = None
 ) -> Path:
     """Write `obj` as `OUT/<name>.xml` with its meshes; returns the XML's path."""
-    options = options or WriteOptions()
-    problems = obj.validate(require_inertia=False, require_rest_in_limits=False)
-    if problems:
-        raise ModelError(problems)
-    out_dir = Path(out_dir)
-    with staged_folder(out_dir, options.overwrite) as stage:
-        prepared = prepare_for_export(obj, options)
-        files = export_meshes(prepared, stage)
-        root = _MJCFBuilder(prepared, files, stage).build()
-        xml_path = stage / f"{safe_file_name(obj.name)}.xml"
-        xml_path.write_bytes(etree.tostring(root, pretty_print=True, encoding="utf-8"))
-        for relative, payload in options.extra_files.items():
-            (stage / relative).parent.mkdir(parents=True, exist_ok=True)
-            (stage / relative).write_bytes(payload)
-    return out_dir / xml_path.name
+
+    def build(prepared: ArticulatedObject, files, stage: Path) -> etree._Element:
+        return _MJCFBuilder(prepared, files, stage).build()
+
+    return write_output_folder(obj, out_dir, options or WriteOptions(), ".xml", build)
 
 
 class _MJCFBuilder:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -406,7 +406,19 @@ def write_urdf(
     obj: ArticulatedObject, out_dir: str | os.PathLike, options: WriteOptions | None = None
 ) -> Path:
     """Write `obj` into the output folder `out_dir`; returns the URDF's path."""
-    options = options or WriteOptions()
+    return write_output_folder(obj, out_dir, options or WriteOptions(), ".urdf", urdf_element)
+
+
+def write_output_folder(
+    obj: ArticulatedObject,
+    out_dir: str | os.PathLike,
+    options: WriteOptions,
+    suffix: str,
+    build: Callable[[ArticulatedObject, _MeshFiles, Path], etree._Element],
+) -> Path:
+    """The shared writing path of every format: validate, stage, write meshes, the document
+    `build` makes (from the prepared object, its mesh files and the stage folder) and the
+    extra files, then rename into place. Returns the document's final path."""
     if options.collision not in COLLISION_MODES:
         raise ValueError(f"collision mode '{options.collision}' is not one of {COLLISION_MODES}")
     problems = obj.validate(require_inertia=False, require_rest_in_limits=False)
@@ -415,15 +427,15 @@ def write_urdf(
     out_dir = Path(out_dir)
     with staged_folder(out_dir, options.overwrite) as stage:
         prepared = prepare_for_export(obj, options)
-        element = urdf_element(prepared, export_meshes(prepared, stage))
-        urdf_path = stage / f"{safe_file_name(obj.name)}.urdf"
-        urdf_path.write_bytes(
+        element = build(prepared, export_meshes(prepared, stage), stage)
+        document = stage / f"{safe_file_name(obj.name)}{suffix}"
+        document.write_bytes(
             etree.tostring(element, pretty_print=True, xml_declaration=True, encoding="utf-8")
         )
         for relative, payload in options.extra_files.items():
             (stage / relative).parent.mkdir(parents=True, exist_ok=True)
             (stage / relative).write_bytes(payload)
-    return out_dir / urdf_path.name
+    return out_dir / document.name
 
 
 class staged_folder:
@@ -534,7 +546,9 @@ class _UniqueNames:
         return candidate
 
 
-def urdf_element(obj: ArticulatedObject, files: _MeshFiles) -> etree._Element:
+def urdf_element(
+    obj: ArticulatedObject, files: _MeshFiles, stage: Path | None = None
+) -> etree._Element:
     unique = _UniqueNames()
     robot = etree.Element("robot", name=obj.name)
     if obj.category:
