@@ -125,11 +125,6 @@ def _pair_log_miss(table, face_idx, px, py, sharpness: float) -> torch.Tensor:
     return F.logsigmoid(-sharpness * _signed_distance(table, face_idx, px, py))
 
 
-def _visible_faces(screen, depth, faces, settings: RasterSettings) -> torch.Tensor:
-    in_front = (depth[faces] > settings.near).all(dim=1)
-    return faces[in_front]
-
-
 def _face_pairs(corners: torch.Tensor, settings: RasterSettings):
     """(face, column, row) of every pixel inside each face's bounding box grown by the margin."""
     with torch.no_grad():
@@ -168,10 +163,10 @@ def render_silhouette(
 
     vertices: (V, 3) world, float; faces: (F, 3) long; world_to_cam: (4, 4) same dtype/device.
 
-    Two passes: a pass without autograd sums every pair; pixels it finds saturated (coverage
-    above 1 - saturation: deep inside the silhouette, where the gradient is below `saturation`)
-    keep that value as a constant, and only the pairs of the other pixels, the band along the
-    outline, are recomputed with autograd. That keeps the backward pass to the outline.
+    Two passes: a screening pass without autograd finds, for every pair, its edge-line distance
+    and nearest edge; pixels that inside pairs already cover above 1 - saturation keep that
+    value as a constant (their gradient is below `saturation`), pairs beyond the margin are
+    dropped, and only the remaining pairs go through autograd, one edge each.
     """
     table, corners = _screen_faces(vertices, faces, world_to_cam, intrinsics, settings)
     face_idx, px, py = _face_pairs(corners, settings)
