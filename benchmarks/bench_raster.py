@@ -6,7 +6,7 @@ with 500, 2,000 and 10,000 faces filling about 60% of the view; images 128x128 a
 sharpness 4/pixel (the optimizer's final value). The dense renderer runs the same arithmetic on
 every pixel for every face, in the same process, right after the culled one, so both see the
 same machine load. Also times the acceptance case directly: 200 iterations at 128x128 on 2,000
-faces.
+faces, with one and with two torch threads (the machine has two cores).
 
     python benchmarks/bench_raster.py [--threads 1] [--dense-seconds 20]
 """
@@ -99,13 +99,19 @@ def main() -> None:
                 f"{culled:>12.1f} {dense:>11.3f} {culled / dense:>6.0f}x",
                 flush=True,
             )
-    scene = Scene(2000, 128)
-    scene.iteration(render_silhouette)
-    started = time.perf_counter()
-    for _ in range(200):
+    for threads in sorted({1, 2, args.threads}):
+        torch.set_num_threads(threads)
+        scene = Scene(2000, 128)
         scene.iteration(render_silhouette)
-    took = time.perf_counter() - started
-    print(f"200 iterations, 128x128, {scene.faces_count} faces: {took:.2f} s (target <= 3 s)")
+        started = time.perf_counter()
+        for _ in range(200):
+            scene.iteration(render_silhouette)
+        took = time.perf_counter() - started
+        print(
+            f"200 iterations, 128x128, {scene.faces_count} faces, {threads} thread(s): "
+            f"{took:.2f} s (target <= 3 s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
