@@ -1,6 +1,5 @@
-"""Helpers for the refinement tests that use the real `bpy` module: a Workbench silhouette render
-of a triangle mesh through a `Camera`, and pose-bone matrices of an armature built from an
-articulated object's joints (bone rest frame = joint frame at rest, pose = joint motion)."""
+"""Helper for the refinement tests that use the real `bpy` module: a Workbench silhouette render
+of a triangle mesh through a `Camera`."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ import numpy as np
 from PIL import Image
 
 from spark_blender.core.camera import Camera
-from spark_blender.core.kinematics import link_poses
-from spark_blender.core.model import ArticulatedObject
 
 
 def _empty_scene(bpy):
@@ -56,36 +53,3 @@ def workbench_silhouette(
     bpy.ops.render.render(write_still=True)
     with Image.open(folder / "workbench.png") as image:
         return np.asarray(image)[..., 3] > 127
-
-
-def bone_matrices(
-    bpy, obj: ArticulatedObject, configuration: dict[str, float]
-) -> dict[str, np.ndarray]:
-    """Armature-space matrix of every moving link's pose bone at `configuration`."""
-    import mathutils
-
-    scene = _empty_scene(bpy)
-    armature = bpy.data.armatures.new("rig")
-    rig = bpy.data.objects.new("rig", armature)
-    scene.collection.objects.link(rig)
-    bpy.context.view_layer.objects.active = rig
-    bpy.ops.object.mode_set(mode="EDIT")
-    rest = link_poses(obj)
-    for joint in obj.joints_from_root():
-        bone = armature.edit_bones.new(joint.child)
-        bone.head, bone.tail = (0.0, 0.0, 0.0), (0.0, 0.1, 0.0)
-        bone.matrix = mathutils.Matrix(rest[joint.child].tolist())  # joint frame at rest
-        if joint.parent != obj.root.name:
-            bone.parent = armature.edit_bones[joint.parent]
-    bpy.ops.object.mode_set(mode="OBJECT")
-    for joint in obj.joints:
-        pose_bone = rig.pose.bones[joint.child]
-        value = float(configuration.get(joint.name, 0.0))
-        axis = np.asarray(joint.axis, float)
-        if joint.type in ("revolute", "continuous"):
-            pose_bone.rotation_mode = "AXIS_ANGLE"
-            pose_bone.rotation_axis_angle = (value, *axis)
-        elif joint.type == "prismatic":
-            pose_bone.location = tuple(axis * value)
-    bpy.context.view_layer.update()
-    return {bone.name: np.array(bone.matrix) for bone in rig.pose.bones}
