@@ -29,13 +29,17 @@ def _add_check(sub) -> None:
     p.add_argument(
         "--penetration", type=float, default=0.002, help="allowed penetration in metres (0.002)"
     )
+    p.add_argument("--package-dir", type=Path, action="append", default=[], help="package:// root")
     p.set_defaults(handler=_run_check)
 
 
 def _run_check(args) -> int:
     from spark_blender.core.simcheck import CheckOptions, check_urdf
 
-    report = check_urdf(args.model, CheckOptions(steps=args.steps, penetration=args.penetration))
+    options = CheckOptions(
+        steps=args.steps, penetration=args.penetration, package_dirs=tuple(args.package_dir)
+    )
+    report = check_urdf(args.model, options)
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.to_text())
     return 0 if report.passed else EXIT_FAILED_CHECK
 
@@ -86,16 +90,11 @@ def _add_info(sub) -> None:
 
 def _run_info(args) -> int:
     from spark_blender.core.describe import describe, describe_text
-
-    obj = _read(args.model)
-    print(json.dumps(describe(obj), indent=1) if args.json else describe_text(obj))
-    return 0
-
-
-def _read(path: Path):
     from spark_blender.core.urdf import read_urdf
 
-    return read_urdf(path)
+    obj = read_urdf(args.model)
+    print(json.dumps(describe(obj), indent=1) if args.json else describe_text(obj))
+    return 0
 
 
 # --- example ------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from lxml import etree
 from spark_blender.core.kinematics import link_poses
 from spark_blender.core.model import ArticulatedObject, Joint
 from spark_blender.core.transforms import invert
-from spark_blender.core.urdf import URDFError, read_urdf
+from spark_blender.core.urdf import URDFError, read_urdf, resolve_mesh_paths
 
 FK_TOLERANCE = 1e-6  # metres / rotation-matrix entries
 
@@ -106,7 +106,7 @@ def check_urdf(path: str | os.PathLike, options: CheckOptions | None = None) -> 
     if "mujoco" in options.engines:
         _check_mujoco(path, obj, sweeps, options, report)
     if "pybullet" in options.engines:
-        _check_pybullet(path, obj, sweeps, report)
+        _check_pybullet(path, obj, sweeps, options, report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -175,19 +175,6 @@ def mujoco_urdf_text(path: Path, obj_dir: Path, resolved: dict[str, str]) -> byt
     return etree.tostring(root)
 
 
-def _resolved_meshes(path: Path, package_dirs) -> dict[str, str]:
-    """Mesh filename as written in the URDF -> absolute path (via the reader's rules)."""
-    from spark_blender.core.urdf import ReadOptions, _parse_xml, _Reader
-
-    root = _parse_xml(path.read_bytes(), path.name)
-    reader = _Reader(root, path.parent, ReadOptions(tuple(package_dirs)), path.name)
-    return {
-        m.get("filename"): str(reader.resolve(m, m.get("filename"), "mesh"))
-        for m in root.iter("mesh")
-        if m.get("filename")
-    }
-
-
 def _check_mujoco(path, obj, sweeps, options, report) -> None:
     try:
         import mujoco
@@ -195,7 +182,7 @@ def _check_mujoco(path, obj, sweeps, options, report) -> None:
         report.error("mujoco", "the 'mujoco' package is not installed (pip install mujoco)")
         return
     started = time.perf_counter()
-    text = mujoco_urdf_text(path, path.parent, _resolved_meshes(path, options.package_dirs))
+    text = mujoco_urdf_text(path, path.parent, resolve_mesh_paths(path, options.package_dirs))
     with tempfile.TemporaryDirectory() as tmp, quiet_native_output():
         urdf = Path(tmp) / "model.urdf"
         urdf.write_bytes(text)
@@ -339,7 +326,7 @@ def _simulate(mujoco, model, steps: int) -> bool:
 
 
 # --- PyBullet ------------------------------------------------------------------------------------
-def _check_pybullet(path, obj, sweeps, report) -> None:
+def _check_pybullet(path, obj, sweeps, options, report) -> None:
     try:
         with quiet_native_output():  # it prints its build time on import
             import pybullet
@@ -349,6 +336,8 @@ def _check_pybullet(path, obj, sweeps, report) -> None:
     started = time.perf_counter()
     with quiet_native_output():
         client = pybullet.connect(pybullet.DIRECT)
+    for folder in options.package_dirs[:1]:  # PyBullet keeps one extra search path
+        pybullet.setAdditionalSearchPath(str(folder), physicsClientId=client)
     try:
         try:
             with quiet_native_output():

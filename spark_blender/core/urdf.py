@@ -94,6 +94,18 @@ def parse_urdf(
     return _Reader(root, Path(base_dir), options, source).read()
 
 
+def resolve_mesh_paths(path: Path, package_dirs: Sequence[Path] = ()) -> dict[str, str]:
+    """Each mesh filename as written in the URDF -> its absolute path, by the reader's rules
+    (tools such as MuJoCo's importer cannot resolve ``package://`` themselves)."""
+    root = _parse_xml(path.read_bytes(), path.name)
+    reader = _Reader(root, path.parent, ReadOptions(tuple(package_dirs)), path.name)
+    return {
+        m.get("filename"): str(reader.resolve(m, m.get("filename"), "mesh"))
+        for m in root.iter("mesh")
+        if m.get("filename")
+    }
+
+
 def _parse_xml(data: bytes, source: str) -> etree._Element:
     # A URDF never needs a DTD; refusing them rules out entity expansion and external fetches.
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -87,3 +88,18 @@ def test_check_of_a_broken_file_reports_the_read_error(tmp_path):
     assert not report.passed
     assert report.findings[0].check == "read"
     assert "2 root links" in report.findings[0].message
+
+
+def test_package_paths_resolve_for_both_simulators(example_urdf, tmp_path, capsys):
+    # A ROS-style layout: the URDF in my_cabinet/urdf/, its meshes named package://my_cabinet/...
+    package = tmp_path / "ws" / "my_cabinet"
+    shutil.copytree(example_urdf.parent / "meshes", package / "meshes")
+    (package / "urdf").mkdir()
+    text = example_urdf.read_text().replace(
+        'filename="meshes/', 'filename="package://my_cabinet/meshes/'
+    )
+    urdf = package / "urdf" / "cabinet.urdf"
+    urdf.write_text(text)
+    assert main(["check", str(urdf), "--package-dir", str(tmp_path / "ws"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["mujoco"].startswith("loaded")
