@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spark_blender.core.transforms import look_at_pose
+
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 CONVENTION = "Blender camera: looks along local -Z, local +Y up; canonical frame Z up, front -Y"
 
@@ -174,16 +176,10 @@ class Camera:
     ) -> Camera:
         """A camera at `eye` looking at `target` with world `up` up and this horizontal FOV."""
         eye, target, up = (np.asarray(v, dtype=float) for v in (eye, target, up))
-        back = eye - target  # the camera's +Z points away from what it looks at
-        back /= np.linalg.norm(back)
-        right = np.cross(up, back)
-        if np.linalg.norm(right) < 1e-9:
+        view = target - eye
+        if np.linalg.norm(np.cross(view / np.linalg.norm(view), up)) < 1e-9:
             raise CameraError("camera look_at: view direction is parallel to up")
-        right /= np.linalg.norm(right)
-        cam_up = np.cross(back, right)
-        cam_to_world = np.eye(4)
-        cam_to_world[:3, 0], cam_to_world[:3, 1], cam_to_world[:3, 2] = right, cam_up, back
-        cam_to_world[:3, 3] = eye
+        cam_to_world = look_at_pose(eye, target, up)
         fx = width / (2.0 * math.tan(math.radians(fov_deg) / 2.0))
         return cls.from_intrinsics(width, height, fx, fx, width / 2, height / 2, cam_to_world)
 

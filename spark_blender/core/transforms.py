@@ -86,3 +86,19 @@ def is_rigid(T: np.ndarray, tol: float = 1e-6) -> bool:
 def transform_points(T: Matrix, points: np.ndarray) -> np.ndarray:
     points = np.asarray(points, dtype=float)
     return points @ T[:3, :3].T + T[:3, 3]
+
+
+def look_at_pose(eye, target, up=(0.0, 0.0, 1.0)) -> Matrix:
+    """Blender-convention camera pose (looks along local -Z, local +Y up) at `eye` looking at
+    `target`; a view straight along `up` takes world +X as its right."""
+    eye, target = np.asarray(eye, float), np.asarray(target, float)
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.asarray(up, float))
+    if np.linalg.norm(right) < 1e-9:
+        right = np.array([1.0, 0.0, 0.0])
+    right /= np.linalg.norm(right)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2] = right, np.cross(right, forward), -forward
+    pose[:3, 3] = eye
+    return pose

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spark_blender.core.transforms import look_at_pose
+
 CONVENTION = "Blender camera: looks along local -Z, local +Y up; canonical frame Z up, front -Y"
 
 
@@ -68,21 +70,6 @@ class Camera:
         )
 
 
-def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    """Blender-convention camera pose at `eye` looking at `target`."""
-    eye, target = np.asarray(eye, float), np.asarray(target, float)
-    forward = target - eye
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, np.asarray(up, float))
-    if np.linalg.norm(right) < 1e-9:  # looking straight up or down
-        right = np.array([1.0, 0.0, 0.0])
-    right /= np.linalg.norm(right)
-    true_up = np.cross(right, forward)
-    pose = np.eye(4)
-    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, true_up, -forward, eye
-    return pose
-
-
 def orbit_camera(
     bounds: np.ndarray,
     azimuth_deg: float,
@@ -102,7 +89,7 @@ def orbit_camera(
     az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
     direction = np.array([math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)])
     return Camera(
-        width, height, fov_deg, look_at(centre + distance * direction, centre), azimuth_deg,
+        width, height, fov_deg, look_at_pose(centre + distance * direction, centre), azimuth_deg,
         elevation_deg,
     )  # fmt: skip
 
