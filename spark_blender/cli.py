@@ -173,8 +173,48 @@ def _run_synth(args) -> int:
     return run_synth_verb(args, CLIError)
 
 
+# --- train ---------------------------------------------------------------------------------------
+def _add_train(sub) -> None:
+    from spark_blender.training.cli import add_train_arguments
+
+    p = sub.add_parser("train", help="train an embedded model (parser, dit) on synth data")
+    add_train_arguments(p)
+    p.set_defaults(handler=_run_train)
+
+
+def _run_train(args) -> int:
+    from spark_blender.training.cli import run_train_verb
+
+    return run_train_verb(args, CLIError)
+
+
+# --- reconstruct ---------------------------------------------------------------------------------
+def _add_reconstruct(sub) -> None:
+    from spark_blender.pipeline_cli import add_reconstruct_arguments
+
+    p = sub.add_parser("reconstruct", help="photo (or a folder of photos) -> sim-ready URDF folder")
+    add_reconstruct_arguments(p)
+    p.set_defaults(handler=_run_reconstruct)
+
+
+def _run_reconstruct(args) -> int:
+    from spark_blender.pipeline_cli import run_reconstruct_verb
+
+    return run_reconstruct_verb(args, CLIError)
+
+
 # --- entry point -------------------------------------------------------------------------------
-VERBS = [_add_check, _add_convert, _add_info, _add_example, _add_eval, _add_parse, _add_synth]
+VERBS = [
+    _add_reconstruct,
+    _add_check,
+    _add_convert,
+    _add_info,
+    _add_example,
+    _add_eval,
+    _add_parse,
+    _add_synth,
+    _add_train,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
