@@ -127,6 +127,8 @@ def _add_eval(sub) -> None:
     source.add_argument("--baseline", choices=("bbox", "cube", "gt"), help="score an oracle")
     p.add_argument("--parser", help="reconstruct --parser (embedded, openai, local)")
     p.add_argument("--moved-image-oracle", action="store_true", help="give it moved.png too")
+    p.add_argument("--reconstruct-args", metavar="FLAGS",
+                   help="more reconstruct flags, e.g. '--samples 1 --no-fit'")  # fmt: skip
     p.add_argument("--limit", type=int, help="first N cases only")
     p.add_argument("--jobs", type=int, default=1, help="cases evaluated in parallel (1)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per reconstruction")

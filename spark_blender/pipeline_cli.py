@@ -6,11 +6,11 @@ from pathlib import Path
 
 
 def add_reconstruct_arguments(p) -> None:
+    from spark_blender.perception.parsers import add_parser_arguments
+
     p.add_argument("image", type=Path, help="a photo, or a folder of photos")
     p.add_argument("-o", "--out", type=Path, required=True,
                    help="output folder (for a folder of photos: one sub-folder each)")  # fmt: skip
-    p.add_argument("--parser", default="embedded", choices=("embedded", "openai", "local"),
-                   help="structure parser (embedded: offline, the default)")  # fmt: skip
     p.add_argument("--moved-image", type=Path, default=None,
                    help="a second photo, same camera, with the parts opened")  # fmt: skip
     p.add_argument("--height", type=float, default=None, help="the object's real height (m)")
@@ -22,6 +22,7 @@ def add_reconstruct_arguments(p) -> None:
     p.add_argument("--no-refine", action="store_true", help="skip joint refinement")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_parser_arguments(p)
 
 
 def run_reconstruct_verb(args, user_error: type[Exception]) -> int:

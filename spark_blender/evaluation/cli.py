@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from spark_blender.evaluation.console import ProgressBar
 from spark_blender.evaluation.runner import EvalError, EvalOptions, run_evaluation
 from spark_blender.evaluation.summary import overall_line, summarise
@@ -16,6 +18,7 @@ def run_eval_verb(args, user_error: type[Exception]) -> int:
         baseline=args.baseline,
         parser=args.parser,
         moved_image_oracle=args.moved_image_oracle,
+        reconstruct_args=shlex.split(args.reconstruct_args or ""),
         limit=args.limit,
         jobs=args.jobs,
         timeout=args.timeout,

@@ -47,6 +47,7 @@ class EvalOptions:
     baseline: str | None = None  # score an oracle baseline (bbox, cube, gt)
     parser: str | None = None  # passed to `reconstruct --parser`
     moved_image_oracle: bool = False  # give `reconstruct` the case's moved.png
+    reconstruct_args: list[str] = field(default_factory=list)  # e.g. ablations: --samples 1
     limit: int | None = None
     jobs: int = 1
     timeout: float = DEFAULT_TIMEOUT
@@ -68,6 +69,7 @@ class EvalOptions:
         flags = [f"parser={self.parser or 'default'}"]
         if self.moved_image_oracle:
             flags.append("moved-image-oracle")
+        flags += self.reconstruct_args
         return f"reconstruct:{','.join(flags)}"
 
     def check(self) -> None:
@@ -252,7 +254,7 @@ def reconstruct_command(case: Case, out: Path, options: EvalOptions) -> list[str
         command += ["--parser", options.parser]
     if options.moved_image_oracle:
         command += ["--moved-image", str(case.moved_image)]
-    return command
+    return command + list(options.reconstruct_args)
 
 
 def _reconstruct(case: Case, options: EvalOptions) -> tuple[Path, float]:
@@ -302,10 +304,12 @@ def _save_log(path: Path, command: list[str], done: subprocess.CompletedProcess)
 
 def _score(case: Case, prediction: Prediction, options: EvalOptions) -> dict:
     truth_mesh = case.mesh("rest")
-    predicted_mesh = prediction.mesh("rest")
+    predicted_mesh = prediction.mesh("observed")
     geometry = geometry_scores(predicted_mesh, truth_mesh, seed=options.seed)
     truth_joints = [j.normalised(normalisation(truth_mesh)) for j in case.joints]
-    predicted_joints = [j.normalised(normalisation(predicted_mesh)) for j in prediction.joints()]
+    predicted_joints = [
+        j.normalised(normalisation(predicted_mesh)) for j in prediction.joints("observed")
+    ]
     joints = joint_scores(predicted_joints, truth_joints)
     record = _base_record(case.name, case, options, "ok")
     record.update(_scores_dict(geometry, joints))

@@ -1,4 +1,4 @@
-"""`spark-articulate train MODEL`: arguments and dispatch; each model's loop lives in its own module.
+"""`spark-articulate train MODEL`: arguments and dispatch; each loop lives in its own module.
 
 A trainer module provides ``add_arguments(parser)`` and ``run(args) -> int``; it is imported only
 when its model is asked for, so `--help` stays fast and torch loads only for training.

@@ -109,11 +109,15 @@ def test_parallel_jobs_give_the_same_scores(demo, tmp_path):
 
 def test_reconstruct_failures_and_timeouts_are_recorded_per_case(demo, tmp_path):
     cases, _ = demo
-    # The real CLI: until the pipeline lands, `reconstruct` is not a verb, and each case says so.
-    run = run_evaluation(options(cases, tmp_path / "r", limit=2, timeout=120))
+    # The real CLI on photos that are not images: each case records the one-line reason.
+    broken = tmp_path / "cases"
+    shutil.copytree(cases, broken)
+    for rest in broken.glob("*/rest.png"):
+        rest.write_bytes(b"not a png at all")
+    run = run_evaluation(options(broken, tmp_path / "r", limit=2, timeout=120))
     for record in run.records:
         assert record["status"] == "failed" and record["failed_stage"] == "reconstruct"
-        assert "reconstruct" in record["error"] and record["seconds"] > 0
+        assert "rest.png" in record["error"] and record["seconds"] > 0
         assert (tmp_path / "r" / "logs" / f"{record['case']}.log").is_file()
 
 

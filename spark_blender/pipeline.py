@@ -1,0 +1,540 @@
+"""The main job: one photo -> a sim-ready articulated object in an output folder.
+
+``reconstruct(image, out_dir, options, progress)`` runs the stages of the method in order, each
+reporting through the one progress callback type:
+
+1. **load**: the photo through the one image loader (any mode, EXIF orientation, a pixel
+   limit), a working copy of at most ``working_size`` pixels on the long side; the object mask
+   is the photo's alpha when it has a real one, else the parser's;
+2. **parse**: the coarse URDF (category, parts, joints, size, camera, observed pose) from the
+   chosen parser (``embedded`` by default: offline);
+3. **generate**: K hypotheses from the part DiT, decoded through the part builders;
+4. **verify**: every hypothesis posed as the photo shows it, the camera placed on the parser's
+   view so it frames the mask, scored by silhouette IoU (plus the parser's part masks); the
+   best one is kept;
+5. **fit**: the camera pose and the object's width and depth (relative to its height) by
+   gradient descent through the soft rasteriser against the mask;
+6. **refine**: joints against the moved-state photo (``moved_image``) when there is one;
+7. **scale** to ``height`` metres or the parser's size estimate;
+8. **texture**: the photo projected onto the faces the camera sees;
+9. **write** the output folder atomically (URDF + meshes, ``camera.json`` with the camera and the
+   ``observed_configuration``, ``preview.png``, ``parse/``), then run the sim-readiness check.
+
+Nothing is written until the last step, which stages the folder and renames it into place: a
+failure or Ctrl-C anywhere leaves no output folder behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from spark_blender.core.camera import Camera
+from spark_blender.core.model import ArticulatedObject
+from spark_blender.progress import ProgressCallback, ProgressEvent, no_progress
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+class ReconstructError(ValueError):
+    """The input cannot be reconstructed; the message names the input and the problem."""
+
+
+@dataclass
+class ReconstructOptions:
+    parser: str = "embedded"
+    parser_options: dict = field(default_factory=dict)
+    moved_image: str | Path | None = None
+    height: float | None = None  # metres; None: the parser's estimate
+    device: str = "cpu"
+    samples: int = 8  # K hypotheses; 1 = no verification
+    seed: int = 0
+    texture: bool = True
+    fit: bool = True
+    refine: bool = True
+    check: bool = True
+    overwrite: bool = False
+    working_size: int = 512  # long side of the working copy of the photo
+    threads: int | None = None  # torch threads (None: leave torch's default)
+
+
+@dataclass
+class ReconstructResult:
+    folder: Path
+    urdf: Path
+    object: ArticulatedObject
+    camera: Camera
+    observed: dict[str, float]
+    category: str
+    scores: list[float]  # verification score of each hypothesis
+    chosen: int
+    fit_iou: tuple[float, float] | None  # (before, after)
+    check_passed: bool | None
+    check_text: str
+    seconds: dict[str, float]
+
+    def summary(self) -> dict:
+        joints = [
+            {"name": j.name, "type": j.type, "child": j.child, "limits": list(j.limits)}
+            for j in self.object.movable_joints
+        ]
+        return {
+            "folder": str(self.folder),
+            "urdf": str(self.urdf),
+            "preview": str(self.folder / "preview.png"),
+            "category": self.category,
+            "links": len(self.object.links),
+            "joints": joints,
+            "observed_configuration": self.observed,
+            "hypotheses": [round(s, 4) for s in self.scores],
+            "chosen": self.chosen,
+            "fit_iou": None if self.fit_iou is None else [round(v, 4) for v in self.fit_iou],
+            "sim_ready": self.check_passed,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+    def to_text(self) -> str:
+        s = self.summary()
+        movable = ", ".join(f"{j['child']} ({j['type']})" for j in s["joints"]) or "none"
+        lines = [
+            f"reconstruct {self.urdf}: {self.category}, {s['links']} links; movable: {movable}",
+            "  observed     "
+            + (", ".join(f"{k}={v:.3g}" for k, v in self.observed.items() if v) or "all closed"),
+            f"  hypotheses   {len(self.scores)} scored; kept #{self.chosen} "
+            f"(silhouette score {self.scores[self.chosen]:.3f})",
+        ]
+        if self.fit_iou is not None:
+            lines.append(f"  fit          mask IoU {self.fit_iou[0]:.3f} -> {self.fit_iou[1]:.3f}")
+        check = {True: "PASSED", False: "FAILED", None: "not run"}[self.check_passed]
+        lines.append(f"  check        {check}")
+        lines.append(f"  preview      {self.folder / 'preview.png'}")
+        total = sum(self.seconds.values())
+        lines.append(
+            f"  time         {total:.1f} s ("
+            + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items())
+            + ")"
+        )
+        return "\n".join(lines)
+
+
+# --- stages ---------------------------------------------------------------------------------
+def load_photo(
+    path: str | Path, working_size: int, what: str = "image"
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The photo as RGB or RGBA, downscaled so its long side is at most `working_size`, and
+    its original size (after EXIF orientation)."""
+    from spark_blender.core.images import load_image
+
+    path = Path(path)
+    try:
+        image = load_image(path)
+    except (ValueError, OSError) as exc:
+        raise ReconstructError(_one_line(exc)) from None
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    if min(image.size) < 16:
+        raise ReconstructError(f"{what} '{path}' is {image.width}x{image.height} pixels; "
+                               "at least 16x16 is needed")  # fmt: skip
+    original = image.size
+    scale = working_size / max(image.size)
+    if scale < 1.0:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return image, original
+
+
+def alpha_mask(image: Image.Image) -> np.ndarray | None:
+    """The object mask from a real alpha channel (some pixels transparent), else None."""
+    if image.mode != "RGBA":
+        return None
+    alpha = np.asarray(image.getchannel("A"))
+    if alpha.min() > 250:
+        return None
+    return alpha > 127
+
+
+def _mask_of(result, image: Image.Image, name: str) -> np.ndarray:
+    mask = alpha_mask(image)
+    if mask is None and getattr(result, "mask", None) is not None:
+        mask = np.asarray(result.mask.convert("L").resize(image.size)) > 127
+    if mask is None:
+        raise ReconstructError(f"{name}: the parser gave no object mask and the image has no alpha")
+    if mask.sum() < 0.001 * mask.size:
+        raise ReconstructError(f"{name}: no object found in the image")
+    if mask.all():
+        raise ReconstructError(f"{name}: the object fills the whole image; no background")
+    return mask
+
+
+def _part_masks(result, image: Image.Image) -> dict[str, np.ndarray]:
+    masks = getattr(result, "part_masks", None) or {}
+    return {name: np.asarray(m.convert("L").resize(image.size)) > 127 for name, m in masks.items()}
+
+
+def observed_configuration(obj: ArticulatedObject, coarse) -> dict[str, float]:
+    """The coarse parts' observed values on the object's joints (joint of part p: the joint
+    whose child is p), clipped into each joint's limits; continuous joints keep their value."""
+    by_child = {j.child: j for j in obj.movable_joints}
+    values: dict[str, float] = {}
+    for part in coarse.parts:
+        joint = by_child.get(part.name)
+        value = float(getattr(part, "observed", 0.0) or 0.0)
+        if joint is None or not math.isfinite(value) or value == 0.0:
+            continue
+        if joint.type != "continuous":
+            value = min(max(value, joint.lower), joint.upper)
+        values[joint.name] = value
+    return values
+
+
+def moved_configuration(obj: ArticulatedObject) -> dict[str, float]:
+    from spark_blender.core import kinematics
+
+    return kinematics.moved_configuration(obj)
+
+
+def _height(obj: ArticulatedObject) -> float:
+    from spark_blender.core.kinematics import posed_mesh
+
+    bounds = posed_mesh(obj, obj.rest_configuration()).bounds
+    return float(bounds[1, 2] - bounds[0, 2])
+
+
+def _scale_camera(camera: Camera, factor: float) -> Camera:
+    """The same view of the object scaled by `factor` about the origin."""
+    pose = camera.cam_to_world.copy()
+    pose[:3, 3] *= factor
+    return Camera.from_intrinsics(camera.width, camera.height, camera.fx, camera.fy, camera.cx,
+                                  camera.cy, pose, camera.sensor_width)  # fmt: skip
+
+
+def preview_image(
+    photo: Image.Image, obj: ArticulatedObject, camera: Camera, observed: Mapping[str, float]
+) -> Image.Image:
+    """The photo beside renders of the result at the observed pose and opened, 256 px each."""
+    from spark_blender.synth.camera import Background
+    from spark_blender.synth.render_fast import render, scene_geometry
+
+    size = 256
+    scale = size / max(photo.size)
+    w, h = max(1, round(photo.width * scale)), max(1, round(photo.height * scale))
+    small = camera.scaled(w, h)
+    geometry = scene_geometry(obj)
+    white = Background(kind="plain", colour=(1.0, 1.0, 1.0))
+    views = [
+        render(obj, small, configuration, background=white, geometry=geometry)
+        for configuration in (dict(observed), moved_configuration(obj))
+    ]
+    canvas = Image.new("RGB", (3 * w, h), "white")
+    source = photo.convert("RGBA").resize((w, h), Image.Resampling.LANCZOS)
+    canvas.paste(source, (0, 0), source)
+    for i, view in enumerate(views, start=1):
+        canvas.paste(Image.fromarray(view.rgba[..., :3]), (i * w, 0))
+    return canvas
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class _Clock:
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
+        self._last = now
+
+
+# --- the job --------------------------------------------------------------------------------
+def reconstruct(
+    image: str | Path,
+    out_dir: str | Path,
+    options: ReconstructOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> ReconstructResult:
+    """One photo -> the output folder `out_dir` (see the module docstring)."""
+    opts = options or ReconstructOptions()
+    report = progress or no_progress
+    _validate(opts, Path(out_dir))
+    clock = _Clock()
+    if opts.threads:
+        import torch
+
+        torch.set_num_threads(int(opts.threads))
+
+    def step(stage: str, fraction: float, message: str) -> None:
+        report(ProgressEvent(stage, fraction, message))
+
+    name = f"image '{image}'"
+    step("load", 0.0, f"loading {Path(image).name}")
+    photo, original_size = load_photo(image, opts.working_size)
+    clock.lap("load")
+
+    step("parse", 0.05, f"parsing with the {opts.parser} parser")
+    parser = _parser(opts)
+    parsed = _parse(parser, photo, name)
+    coarse = parsed.coarse
+    mask = _mask_of(parsed, photo, name)
+    part_masks = _part_masks(parsed, photo)
+    clock.lap("parse")
+
+    step("generate", 0.2, f"{coarse.category}: generating {opts.samples} hypotheses")
+    hypotheses = _generate(parsed, photo, mask, opts)
+    clock.lap("generate")
+
+    step("verify", 0.4, f"scoring {len(hypotheses)} hypotheses against the mask")
+    obj, camera, observed, scores, chosen = _verify(hypotheses, coarse, mask, part_masks)
+    clock.lap("verify")
+
+    fit_iou = None
+    if opts.fit:
+        step("fit", 0.5, "fitting the camera and the proportions to the mask")
+        obj, camera, fit_iou = _fit(obj, camera, observed, mask)
+        clock.lap("fit")
+
+    if opts.refine and opts.moved_image is not None:
+        step("refine", 0.65, "refining joints against the moved-state photo")
+        obj, camera = _refine(obj, camera, observed, mask, opts, parser)
+        clock.lap("refine")
+
+    target = opts.height if opts.height is not None else float(coarse.size_m[2])
+    factor = target / max(_height(obj), 1e-9)
+    obj, camera = _scaled(obj, factor), _scale_camera(camera, factor)
+    if opts.texture:
+        step("texture", 0.8, "projecting the photo onto the parts")
+        from spark_blender.generation.texture import project_texture
+
+        project_texture(obj, photo, camera, observed, mask)
+        clock.lap("texture")
+
+    step("write", 0.9, "writing the output folder")
+    out = Path(out_dir)
+    urdf = _write(obj, out, photo, camera.scaled(*original_size), observed, parsed, opts)
+    clock.lap("write")
+    passed, text = None, ""
+    if opts.check:
+        step("check", 0.95, "checking sim-readiness")
+        passed, text = _check(urdf)
+        clock.lap("check")
+    step("done", 1.0, f"wrote {urdf}")
+    return ReconstructResult(out, urdf, obj, camera, observed, coarse.category, scores, chosen,
+                             fit_iou, passed, text, clock.seconds)  # fmt: skip
+
+
+def _validate(opts: ReconstructOptions, out: Path) -> None:
+    if opts.samples < 1 or opts.samples > 64:
+        raise ReconstructError(f"--samples must be in [1, 64], got {opts.samples}")
+    if opts.height is not None and not (math.isfinite(opts.height) and 0.001 <= opts.height <= 100):
+        raise ReconstructError(f"--height must be in [0.001, 100] metres, got {opts.height}")
+    if opts.working_size < 64:
+        raise ReconstructError(f"working size must be at least 64 pixels, got {opts.working_size}")
+    if out.exists() and not out.is_dir():
+        raise ReconstructError(f"output '{out}' exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not opts.overwrite:
+        raise ReconstructError(f"output folder '{out}' exists and is not empty (use --force)")
+
+
+def _parser(opts: ReconstructOptions):
+    from spark_blender.perception.parsers import get_parser
+
+    options = dict(opts.parser_options)
+    if opts.parser == "embedded":
+        options.setdefault("device", opts.device)
+    try:
+        return get_parser(opts.parser, options)
+    except Exception as exc:
+        raise ReconstructError(f"parser '{opts.parser}': {_one_line(exc)}") from None
+
+
+def _parse(parser, photo: Image.Image, name: str):
+    from spark_blender.perception.errors import PerceptionError
+
+    try:
+        return parser.parse(photo)
+    except PerceptionError as exc:
+        raise ReconstructError(f"{name}: {_one_line(exc)}") from None
+
+
+def _generate(parsed, photo: Image.Image, mask: np.ndarray, opts: ReconstructOptions):
+    from spark_blender.generation import generate
+
+    cutout = photo.convert("RGBA")
+    alpha = Image.fromarray((mask * 255).astype(np.uint8), "L")
+    cutout.putalpha(alpha)
+    hypotheses = generate(
+        parsed.coarse,
+        cutout,
+        dict(parsed.part_images),
+        k=opts.samples,
+        seed=opts.seed,
+        device=opts.device,
+        features=getattr(parsed, "features", None),
+    )
+    if not hypotheses:
+        raise ReconstructError(f"the part DiT gave no valid object for a {parsed.coarse.category}")
+    return hypotheses
+
+
+def _verify(hypotheses, coarse, mask, part_masks):
+    from spark_blender.refinement.fit import place_camera, posed_silhouette, silhouette_score
+
+    best = None
+    scores = []
+    view = coarse.camera
+    for index, obj in enumerate(hypotheses):
+        observed = observed_configuration(obj, coarse)
+        shape = posed_silhouette(obj, observed)
+        camera = place_camera(
+            shape.vertices, mask, view.azimuth_deg, view.elevation_deg, view.fov_deg
+        )
+        score = silhouette_score(shape, camera, mask, part_masks) if len(hypotheses) > 1 else 0.0
+        scores.append(score)
+        if best is None or score > best[0]:
+            best = (score, index, obj, camera, observed)
+    _, chosen, obj, camera, observed = best
+    return obj, camera, observed, scores, chosen
+
+
+def _fit(obj, camera, observed, mask):
+    from spark_blender.refinement.fit import fit_view_and_proportions, posed_silhouette
+
+    shape = posed_silhouette(obj, observed)
+    result = fit_view_and_proportions(shape, camera, mask)
+    if np.allclose(result.scale, 1.0):
+        return obj, result.camera, (result.iou_before, result.iou_after)
+    return _scaled(obj, result.scale), result.camera, (result.iou_before, result.iou_after)
+
+
+def _scaled(obj, factors):
+    from spark_blender.core.resize import scaled
+
+    return scaled(obj, factors)
+
+
+def _refine(obj, camera, observed, mask, opts: ReconstructOptions, parser):
+    from spark_blender.refinement import RefineOptions, Targets, refine_joints
+
+    moved, _ = load_photo(opts.moved_image, opts.working_size, "moved image")
+    if moved.size != (mask.shape[1], mask.shape[0]):
+        moved = moved.resize((mask.shape[1], mask.shape[0]), Image.Resampling.LANCZOS)
+    moved_mask = alpha_mask(moved)
+    if moved_mask is None:
+        moved_mask = _mask_of(_parse(parser, moved, "moved image"), moved, "moved image")
+    options = RefineOptions(device=opts.device, initial_values=dict(observed))
+    result = refine_joints(obj, camera, Targets(moved_mask=moved_mask, rest_mask=mask), options)
+    return result.object, result.camera
+
+
+def _write(obj, out: Path, photo, camera: Camera, observed, parsed, opts) -> Path:
+    from spark_blender.core.urdf import WriteOptions, safe_file_name, write_urdf
+
+    view = parsed.coarse.camera
+    camera_json = {
+        **camera.to_dict(),
+        "azimuth_deg": view.azimuth_deg,
+        "elevation_deg": view.elevation_deg,
+        "observed_configuration": {k: float(v) for k, v in observed.items()},
+    }
+    extra = {
+        "camera.json": (json.dumps(camera_json, indent=1) + "\n").encode(),
+        "preview.png": _png(preview_image(photo, obj, camera, observed)),
+        "parse/coarse.json": (parsed.coarse.to_json() + "\n").encode(),
+        "parse/parse.json": (json.dumps(parsed.record(), indent=1) + "\n").encode(),
+    }
+    for name, image in parsed.part_images.items():
+        extra[f"parse/parts/{safe_file_name(name)}.png"] = _png(image)
+    options = WriteOptions(overwrite=opts.overwrite, extra_files=extra)
+    return write_urdf(obj, out, options)
+
+
+def _check(urdf: Path) -> tuple[bool, str]:
+    from spark_blender.core.simcheck import check_urdf
+
+    report = check_urdf(urdf)
+    return bool(report.passed), report.to_text()
+
+
+# --- command line ---------------------------------------------------------------------------
+def options_from_args(args) -> ReconstructOptions:
+    from spark_blender.perception.parsers import parser_options_from_args
+
+    name, parser_options = parser_options_from_args(args)
+    return ReconstructOptions(
+        parser=name,
+        parser_options=parser_options,
+        moved_image=args.moved_image,
+        height=args.height,
+        device=args.device,
+        samples=args.samples,
+        seed=args.seed,
+        texture=not args.no_texture,
+        fit=not args.no_fit,
+        refine=not args.no_refine,
+        overwrite=args.force,
+    )
+
+
+def photos_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def run_cli(args, user_error: type[Exception]) -> int:
+    """`spark-articulate reconstruct IMAGE|DIR -o OUT`: one photo, or one folder per photo."""
+    from spark_blender.evaluation.console import ProgressBar
+
+    opts = options_from_args(args)
+    source: Path = args.image
+    if not source.exists():
+        raise user_error(f"image '{source}' does not exist")
+    if source.is_dir():
+        return _run_folder(source, args.out, opts, args.json, user_error)
+    try:
+        result = reconstruct(source, args.out, opts, ProgressBar())
+    except ReconstructError as exc:
+        raise user_error(str(exc)) from None
+    print(json.dumps(result.summary(), indent=1) if args.json else result.to_text())
+    return 0
+
+
+def _run_folder(folder: Path, out: Path, opts, as_json: bool, user_error) -> int:
+    import sys
+
+    photos = photos_in(folder)
+    if not photos:
+        raise user_error(f"folder '{folder}' has no images ({', '.join(IMAGE_SUFFIXES)})")
+    if out.exists() and not out.is_dir():
+        raise user_error(f"output '{out}' exists and is not a folder")
+    failed, summaries = [], []
+    for index, photo in enumerate(photos):
+        print(f"[{index + 1}/{len(photos)}] {photo.name}", file=sys.stderr)
+        try:
+            result = reconstruct(photo, out / photo.stem, opts)
+        except (ReconstructError, FileExistsError) as exc:
+            failed.append(photo.name)
+            print(f"  skipped: {_one_line(exc)}", file=sys.stderr)
+            continue
+        summaries.append(result.summary())
+        if not as_json:
+            print(result.to_text())
+    if as_json:
+        print(json.dumps({"results": summaries, "failed": failed}, indent=1))
+    print(f"{len(summaries)} reconstructed, {len(failed)} failed", file=sys.stderr)
+    return 1 if failed else 0
