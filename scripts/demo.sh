@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
-# The main job, on a fresh machine: install, then (until single-image reconstruction lands)
-#  1. write the bundled example cabinet as a URDF folder, describe it and prove it sim-ready;
-#  2. generate procedural objects of three categories with the data engine (URDF folders with
-#     textures, camera.json and preview.png, plus rendered training samples) and check each.
+# The main job, on a fresh machine: install (core, simulators, CPU torch), then reconstruct the
+# bundled example photo with the embedded parser and the part DiT (offline), check the result in
+# MuJoCo and PyBullet, and say where the preview is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh ml
 out="${1:-out}"
 cli=.venv/bin/spark-articulate
-$cli example -o "$out/example_cabinet" --force
-$cli info "$out/example_cabinet/example_cabinet.urdf"
-$cli check "$out/example_cabinet/example_cabinet.urdf"
-$cli synth --categories StorageFurniture Microwave Laptop --n 1 --urdf --out "$out/synth" --force
-for urdf in "$out"/synth/urdf/*/*.urdf; do
-  $cli check "$urdf"
-done
-echo "outputs in $out/ (open $out/synth/urdf/*/preview.png)"
+$cli reconstruct examples/cabinet.png -o "$out/cabinet" --force
+$cli check "$out"/cabinet/*.urdf
+echo "preview: $out/cabinet/preview.png (the photo, the result as photographed, the result opened)"
