@@ -353,12 +353,14 @@ def _validate(opts: ReconstructOptions, out: Path) -> None:
 
 
 def _parser(opts: ReconstructOptions):
-    from spark_blender.perception.parsers import get_parser
+    from dataclasses import fields
+
+    from spark_blender.perception.parsers import get_parser, parser_options_type
 
     options = dict(opts.parser_options)
-    if opts.parser == "embedded":
-        options.setdefault("device", opts.device)
     try:
+        if "device" in {f.name for f in fields(parser_options_type(opts.parser))}:
+            options.setdefault("device", opts.device)
         return get_parser(opts.parser, options)
     except Exception as exc:
         raise ReconstructError(f"parser '{opts.parser}': {_one_line(exc)}") from None
@@ -490,6 +492,21 @@ def options_from_args(args) -> ReconstructOptions:
         refine=not args.no_refine,
         overwrite=args.force,
     )
+
+
+def options_from_settings(settings: Mapping) -> ReconstructOptions:
+    """Options from the shared settings vocabulary (the worker's request, Blender's panel and
+    preferences): the parser's keys go through `parser_options_from_settings`, the rest map
+    onto `ReconstructOptions` fields by name; unknown keys are ignored."""
+    from dataclasses import fields
+
+    from spark_blender.perception.parsers import parser_options_from_settings
+
+    settings = {k: v for k, v in dict(settings).items() if v is not None}
+    name, parser_options = parser_options_from_settings({"parser": "embedded", **settings})
+    known = {f.name for f in fields(ReconstructOptions)} - {"parser", "parser_options"}
+    values = {k: v for k, v in settings.items() if k in known}
+    return ReconstructOptions(parser=name, parser_options=parser_options, **values)
 
 
 def photos_in(folder: Path) -> list[Path]:

@@ -105,7 +105,9 @@ def _call_pipeline(pipeline, image: Path, out: Path, options: dict, progress):
 
     reconstruct = pipeline.reconstruct
     option_type = getattr(pipeline, "ReconstructOptions", None)
-    if option_type is not None and dataclasses.is_dataclass(option_type):
+    if hasattr(pipeline, "options_from_settings"):  # the settings vocabulary, parser keys too
+        options = pipeline.options_from_settings(options)
+    elif option_type is not None and dataclasses.is_dataclass(option_type):
         known = {f.name for f in dataclasses.fields(option_type)}
         options = option_type(**{k: v for k, v in options.items() if k in known})
     kwargs = {}

@@ -185,14 +185,16 @@ def fit_view_and_proportions(
     shape: Silhouette,
     camera: Camera,
     mask: np.ndarray,
-    iterations: int = 40,
+    iterations: int = 60,
     resolution: int = 64,
-    proportion_prior: float = 0.5,
+    proportion_prior: float = 0.05,
+    depth_prior: float = 1.0,
     max_log_scale: float = 0.7,
+    lr_scale: float = 0.05,
 ) -> FitResult:
     """Adam on (camera rotation vector, camera translation, log width and depth factors) to
     match the soft silhouette with `mask`; `proportion_prior` pulls the factors towards 1 (the
-    parser's proportions), most of all the depth, which a frontal view barely shows."""
+    parser's proportions), and `depth_prior` the depth, which a frontal view barely shows."""
     small = camera.scaled(*_working_size(camera, resolution))
     world_to_cam0, intrinsics = _torch_camera(small)
     target = resize_mask(mask, small.width, small.height)
@@ -206,10 +208,10 @@ def fit_view_and_proportions(
         [
             {"params": [rot], "lr": 0.004},
             {"params": [shift], "lr": 0.004 * distance},
-            {"params": [log_scale], "lr": 0.03},
+            {"params": [log_scale], "lr": lr_scale},
         ]
     )
-    prior = torch.tensor([proportion_prior, 4.0 * proportion_prior])
+    prior = torch.tensor([proportion_prior, depth_prior])
 
     def transform(rot, shift, log_scale):
         factors = torch.cat([torch.exp(log_scale.clamp(-max_log_scale, max_log_scale)),

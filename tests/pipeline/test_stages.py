@@ -1,0 +1,137 @@
+"""The pipeline's geometric stages on procedural objects with a known camera: resizing, camera
+placement, the silhouette fit, texture projection and the observed configuration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from spark_blender.core.camera import Camera  # noqa: E402
+from spark_blender.core.kinematics import joint_frames, link_poses, posed_mesh  # noqa: E402
+from spark_blender.core.resize import scaled  # noqa: E402
+from spark_blender.synth import generate  # noqa: E402
+from spark_blender.synth.camera import Lighting  # noqa: E402
+from spark_blender.synth.render_fast import render  # noqa: E402
+
+
+def photo_camera(obj, azimuth=20.0, elevation=15.0, size=192) -> Camera:
+    from spark_blender.refinement.fit import view_direction
+
+    bounds = posed_mesh(obj, {}).bounds
+    centre = bounds.mean(axis=0)
+    radius = np.linalg.norm(bounds[1] - bounds[0]) / 2
+    eye = centre + 3.2 * radius * view_direction(azimuth, elevation)
+    return Camera.look_at(eye, centre, size, size, 40.0)
+
+
+@pytest.fixture(scope="module")
+def cabinet():
+    return generate("StorageFurniture", 11)
+
+
+def test_scaling_moves_geometry_pivots_and_travel_with_the_factors(cabinet):
+    factors = np.array([1.5, 0.8, 1.2])
+    big = scaled(cabinet, factors)
+    before, after = posed_mesh(cabinet, {}).bounds, posed_mesh(big, {}).bounds
+    assert np.allclose(after, before * factors, atol=1e-9)
+    old, new = joint_frames(cabinet, {}), joint_frames(big, {})
+    for joint in cabinet.movable_joints:
+        assert np.allclose(new[joint.name][0], factors * old[joint.name][0], atol=1e-9)
+        if joint.type == "prismatic":
+            stretch = np.linalg.norm(factors * old[joint.name][1])
+            assert big.joint(joint.name).upper == pytest.approx(joint.upper * stretch)
+    assert not big.validate()
+    # The rest pose's link frames keep their orientation.
+    for name, pose in link_poses(big, {}).items():
+        assert np.allclose(pose[:3, :3], link_poses(cabinet, {})[name][:3, :3])
+
+
+def test_scaling_refuses_bad_factors(cabinet):
+    with pytest.raises(ValueError, match="positive"):
+        scaled(cabinet, [1.0, 0.0, 1.0])
+
+
+def test_the_camera_is_placed_to_frame_the_mask(cabinet):
+    from spark_blender.refinement.fit import mask_box, place_camera, posed_silhouette
+
+    truth = photo_camera(cabinet)
+    mask = render(cabinet, truth, {}).mask > 0
+    shape = posed_silhouette(cabinet, {})
+    # The parser's view is off by a few degrees; the box still has to line up.
+    camera = place_camera(shape.vertices, mask, 26.0, 10.0, 40.0)
+    drawn = render(cabinet, camera, {}).mask > 0
+    got, want = np.asarray(mask_box(drawn)), np.asarray(mask_box(mask))
+    assert np.abs(got - want).max() <= 0.06 * mask.shape[0]
+
+
+def test_the_fit_recovers_proportions_and_improves_the_overlap(cabinet):
+    from spark_blender.refinement.fit import (
+        fit_view_and_proportions,
+        place_camera,
+        posed_silhouette,
+    )
+
+    truth = photo_camera(cabinet)
+    mask = render(cabinet, truth, {}).mask > 0
+    wrong = scaled(cabinet, [1.35, 1.0, 1.0])  # the parser misjudged the width
+    shape = posed_silhouette(wrong, {})
+    start = place_camera(shape.vertices, mask, 20.0, 15.0, 40.0)
+    result = fit_view_and_proportions(shape, start, mask)
+    assert result.iou_after > result.iou_before + 0.03
+    assert result.iou_after > 0.9
+    assert result.scale[0] == pytest.approx(1 / 1.35, rel=0.12)
+
+
+def test_the_silhouette_score_prefers_the_right_shape(cabinet):
+    from spark_blender.refinement.fit import place_camera, posed_silhouette, silhouette_score
+
+    truth = photo_camera(cabinet)
+    mask = render(cabinet, truth, {}).mask > 0
+    scores = []
+    for candidate in (cabinet, scaled(cabinet, [1.6, 1.0, 0.7])):
+        shape = posed_silhouette(candidate, {})
+        camera = place_camera(shape.vertices, mask, 20.0, 15.0, 40.0)
+        scores.append(silhouette_score(shape, camera, mask))
+    assert scores[0] > scores[1] + 0.05
+
+
+def test_projected_texture_reproduces_the_photo_where_the_camera_saw_it(tmp_path, cabinet):
+    from PIL import Image
+
+    from spark_blender.core.urdf import read_urdf, write_urdf
+    from spark_blender.generation.texture import project_texture
+
+    camera = photo_camera(cabinet)
+    photo = render(cabinet, camera, {})
+    mask = photo.mask > 0
+    textured = project_texture(generate("StorageFurniture", 11), Image.fromarray(photo.rgba),
+                               camera, {}, mask)  # fmt: skip
+    path = write_urdf(textured, tmp_path / "t")
+    again = read_urdf(path)
+    flat = Lighting(np.array([0.0, 0.0, -1.0]), 0.0, 1.0)  # texels only, no shading
+    redrawn = render(again, camera, {}, lighting=flat)
+    inside = mask & (redrawn.mask > 0)
+    error = np.abs(redrawn.rgba[..., :3].astype(int) - photo.rgba[..., :3].astype(int))
+    assert inside.mean() > 0.95 * mask.mean()
+    assert np.median(error[inside]) < 12
+    # Faces the camera never saw (the back) carry one flat colour per link, not photo pixels.
+    centre = posed_mesh(cabinet, {}).bounds.mean(axis=0)
+    eye = camera.cam_to_world[:3, 3] * np.array([-1.0, -1.0, 0.0]) + centre * [0, 0, 1]
+    back = Camera.look_at(eye, centre, 96, 96)  # level, from behind: the back panel only
+    behind = render(again, back, {}, lighting=flat)
+    colours = behind.rgba[..., :3][behind.mask == 1]
+    assert len(colours) and np.ptp(colours, axis=0).max() <= 2
+
+
+def test_observed_values_land_on_the_joints_of_the_parts_clipped_to_limits(cabinet):
+    from spark_blender.perception.schema import CameraEstimate, CoarsePart, CoarseURDF
+    from spark_blender.pipeline import observed_configuration
+
+    joint = cabinet.movable_joints[0]
+    part = CoarsePart(joint.child, "drawer", "base", joint.type, [0, -1, 0], [0, -0.5, 0.5],
+                      [0, 1], [0, 0, 1, 1])  # fmt: skip
+    part.observed = 99.0  # far past the joint's upper limit
+    coarse = CoarseURDF("StorageFurniture", [1, 1, 1], CameraEstimate(), [part])
+    assert observed_configuration(cabinet, coarse) == {joint.name: joint.upper}
