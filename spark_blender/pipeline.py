@@ -167,6 +167,10 @@ def _mask_of(result, image: Image.Image, name: str) -> np.ndarray:
         mask = np.asarray(result.mask.convert("L").resize(image.size)) > 127
     if mask is None:
         raise ReconstructError(f"{name}: the parser gave no object mask and the image has no alpha")
+    return _check_mask(mask, name)
+
+
+def _check_mask(mask: np.ndarray, name: str) -> np.ndarray:
     if mask.sum() < 0.001 * mask.size:
         raise ReconstructError(f"{name}: no object found in the image")
     if mask.all():
@@ -286,6 +290,9 @@ def reconstruct(
     name = f"image '{image}'"
     step("load", 0.0, f"loading {Path(image).name}")
     photo, original_size = load_photo(image, opts.working_size)
+    alpha = alpha_mask(photo)
+    if alpha is not None:
+        _check_mask(alpha, name)  # a cut-out with nothing in it: say so before any model runs
     clock.lap("load")
 
     step("parse", 0.05, f"parsing with the {opts.parser} parser")

@@ -1,0 +1,182 @@
+"""`reconstruct` end to end through the real CLI: the bundled example photo with the shipped
+embedded models, a folder of photos, bad inputs, and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "cabinet.png"
+MODELS = REPO / "models"
+
+pytest.importorskip("torch")
+needs_models = pytest.mark.skipif(
+    not (MODELS / "parser" / "config.json").is_file() or not (MODELS / "dit").is_dir(),
+    reason="needs the shipped weights in models/parser and models/dit",
+)
+
+
+def cli(*args, timeout=300, **kwargs) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "spark_blender.cli", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def leftovers(parent: Path, name: str) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.lstrip(".").startswith(name))
+
+
+@pytest.fixture(scope="module")
+def example_output(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("rec") / "cabinet"
+    done = cli("reconstruct", EXAMPLE, "-o", out, "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out, json.loads(done.stdout)
+
+
+@needs_models
+def test_the_example_photo_becomes_a_sim_ready_articulated_folder(example_output):
+    from spark_blender.core.urdf import read_urdf
+
+    out, summary = example_output
+    urdf = Path(summary["urdf"])
+    assert urdf.parent == out and urdf.is_file()
+    assert summary["sim_ready"] is True
+    assert (out / "preview.png").is_file() and (out / "parse" / "coarse.json").is_file()
+    camera = json.loads((out / "camera.json").read_text())
+    assert {"fx", "cam_to_world", "observed_configuration"} <= set(camera)
+    assert (camera["width"], camera["height"]) == Image.open(EXAMPLE).size
+    obj = read_urdf(urdf)
+    assert obj.movable_joints, "the reconstruction has no movable part"
+    assert all(link.inertial is not None for link in obj.links if link.name != "base")
+    # The photo is projected onto the parts: every link has a texture atlas.
+    textures = list((out / "meshes").rglob("*.png"))
+    assert textures
+    # Nothing but the output folder itself is left beside it.
+    assert leftovers(out.parent, "cabinet") == ["cabinet"]
+
+
+@needs_models
+def test_the_reconstruction_matches_the_photo_silhouette(example_output):
+    from spark_blender.core.camera import Camera
+    from spark_blender.core.urdf import read_urdf
+    from spark_blender.refinement.fit import iou
+    from spark_blender.synth.render_fast import render
+
+    out, summary = example_output
+    obj = read_urdf(summary["urdf"])
+    data = json.loads((out / "camera.json").read_text())
+    camera = Camera.from_dict(data).scaled(128, 128)
+    drawn = render(obj, camera, data["observed_configuration"]).mask > 0
+    truth_record = json.loads((REPO / "examples" / "cabinet.json").read_text())
+    from spark_blender.synth import generate
+
+    truth = generate(truth_record["category"], truth_record["object_seed"])
+    true_camera = Camera.from_dict(truth_record["camera"]).scaled(128, 128)
+    want = render(truth, true_camera, {}).mask > 0
+    assert iou(drawn, want) > 0.75
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares `width` x `height` pixels (the header is all a loader needs to read
+    to refuse it) with an empty image stream."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
+            + chunk(b"IEND", b""))  # fmt: skip
+
+
+def bad_inputs(folder: Path) -> dict[str, Path]:
+    folder.mkdir()
+    cases = {}
+    cases["text"] = folder / "notes.png"
+    cases["text"].write_text("this is not an image\n")
+    cases["empty"] = folder / "empty.png"
+    cases["empty"].write_bytes(b"")
+    cases["tiny"] = folder / "tiny.png"
+    Image.new("RGB", (1, 1), "red").save(cases["tiny"])
+    cases["huge"] = folder / "huge.png"
+    cases["huge"].write_bytes(png_header_only(20000, 20000))
+    cases["truncated"] = folder / "truncated.png"
+    cases["truncated"].write_bytes(EXAMPLE.read_bytes()[:2000])
+    cases["missing"] = folder / "does_not_exist.png"
+    cases["directory"] = folder / "a_folder.png"
+    cases["directory"].mkdir()
+    cases["nothing"] = folder / "nothing.png"
+    Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(cases["nothing"])
+    return cases
+
+
+def test_bad_inputs_end_in_one_line_and_leave_no_output(tmp_path):
+    for kind, path in bad_inputs(tmp_path / "in").items():
+        out = tmp_path / f"out_{kind}"
+        done = cli("reconstruct", path, "-o", out)
+        assert done.returncode != 0, kind
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) >= 1 and "Traceback" not in done.stderr, (kind, done.stderr[-800:])
+        assert path.name in lines[-1], (kind, lines[-1])
+        assert not out.exists() and leftovers(tmp_path, f"out_{kind}") == [], kind
+
+
+def test_bad_options_are_refused_before_any_work(tmp_path):
+    for flags in (["--samples", "0"], ["--height", "nan"], ["--height", "-1"]):
+        done = cli("reconstruct", EXAMPLE, "-o", tmp_path / "o", *flags)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert not (tmp_path / "o").exists()
+
+
+@needs_models
+def test_ctrl_c_leaves_no_output_folder(tmp_path):
+    out = tmp_path / "cut"
+    command = [sys.executable, "-m", "spark_blender.cli", "reconstruct", str(EXAMPLE), "-o",
+               str(out)]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=120)
+    assert not out.exists() and leftovers(tmp_path, "cut") == []
+
+
+@needs_models
+def test_a_folder_of_photos_gives_one_folder_each_and_skips_a_bad_one(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "cabinet.png").write_bytes(EXAMPLE.read_bytes())
+    (photos / "broken.png").write_bytes(b"\x89PNG garbage")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    done = cli("reconstruct", photos, "-o", tmp_path / "out", "--samples", "2", env=env)
+    assert done.returncode == 1
+    assert "broken.png" in done.stderr and "1 reconstructed, 1 failed" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cabinet"]
+    assert list((tmp_path / "out" / "cabinet").glob("*.urdf"))
+
+
+def test_scaling_to_a_given_height(tmp_path):
+    """--height sets the result's height exactly (the parser's size only sets proportions)."""
+    if not (MODELS / "parser" / "config.json").is_file():
+        pytest.skip("needs the shipped weights")
+    from spark_blender.core.kinematics import posed_mesh
+    from spark_blender.core.urdf import read_urdf
+
+    done = cli("reconstruct", EXAMPLE, "-o", tmp_path / "h", "--height", "1.5", "--samples", "1",
+               "--no-texture", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-1500:]
+    obj = read_urdf(json.loads(done.stdout)["urdf"])
+    bounds = posed_mesh(obj, {}).bounds
+    assert bounds[1, 2] - bounds[0, 2] == pytest.approx(1.5, rel=1e-6)
+    assert np.allclose(bounds[0, :2] + bounds[1, :2], 0, atol=1e-6)
