@@ -317,9 +317,10 @@ def reconstruct(
         obj, camera, fit_iou = _fit(obj, camera, observed, mask)
         clock.lap("fit")
 
-    if opts.refine and opts.moved_image is not None:
+    moved = _moved_photo(opts, parsed, photo)
+    if opts.refine and moved is not None:
         step("refine", 0.65, "refining joints against the moved-state photo")
-        obj, camera = _refine(obj, camera, observed, mask, opts, parser)
+        obj, camera = _refine(obj, camera, observed, mask, moved, opts, parser)
         clock.lap("refine")
 
     target = opts.height if opts.height is not None else float(coarse.size_m[2])
@@ -438,16 +439,32 @@ def _scaled(obj, factors):
     return scaled(obj, factors)
 
 
-def _refine(obj, camera, observed, mask, opts: ReconstructOptions, parser):
+def _moved_photo(opts: ReconstructOptions, parsed, photo: Image.Image) -> Image.Image | None:
+    """The moved-state photo: the user's (`moved_image`), else one the parser generated (the
+    OpenAI backend's image edit), at the working copy's size; None without either."""
+    if opts.moved_image is not None:
+        moved, _ = load_photo(opts.moved_image, opts.working_size, "moved image")
+    elif getattr(parsed, "moved_image", None) is not None:
+        moved = parsed.moved_image
+    else:
+        return None
+    if moved.size != photo.size:
+        if abs(moved.width / moved.height - photo.width / photo.height) > 0.02:
+            raise ReconstructError(
+                f"moved image is {moved.width}x{moved.height}, which does not match the "
+                f"photo's aspect ({photo.width}x{photo.height})"
+            )
+        moved = moved.resize(photo.size, Image.Resampling.LANCZOS)
+    return moved
+
+
+def _refine(obj, camera, observed, mask, moved: Image.Image, opts: ReconstructOptions, parser):
     from spark_blender.refinement import RefineOptions, Targets, refine_joints
 
-    moved, _ = load_photo(opts.moved_image, opts.working_size, "moved image")
-    if moved.size != (mask.shape[1], mask.shape[0]):
-        moved = moved.resize((mask.shape[1], mask.shape[0]), Image.Resampling.LANCZOS)
     moved_mask = alpha_mask(moved)
     if moved_mask is None:
         moved_mask = _mask_of(_parse(parser, moved, "moved image"), moved, "moved image")
-    options = RefineOptions(device=opts.device, initial_values=dict(observed))
+    options = RefineOptions(device=opts.device)
     result = refine_joints(obj, camera, Targets(moved_mask=moved_mask, rest_mask=mask), options)
     return result.object, result.camera
 
