@@ -465,7 +465,10 @@ def _refine(obj, camera, observed, mask, moved: Image.Image, opts: ReconstructOp
     if moved_mask is None:
         moved_mask = _mask_of(_parse(parser, moved, "moved image"), moved, "moved image")
     options = RefineOptions(device=opts.device)
-    result = refine_joints(obj, camera, Targets(moved_mask=moved_mask, rest_mask=mask), options)
+    # The photo shows the rest pose only when nothing in it is open.
+    rest_mask = None if any(observed.values()) else mask
+    targets = Targets(moved_mask=moved_mask, rest_mask=rest_mask)
+    result = refine_joints(obj, camera, targets, options)
     return result.object, result.camera
 
 
