@@ -34,6 +34,23 @@ def reconstruct_request(context: bpy.types.Context) -> tuple[str, dict]:
     return "reconstruct", {"image": image, "options": options}
 
 
+def show_as_photographed(built: blender_scene.BuiltObject, camera: dict, photo: str) -> None:
+    """Pose the armature as the photo shows the object (camera.json's observed_configuration)
+    and put the photo behind the estimated camera, so the result can be compared with it."""
+    observed = camera.get("observed_configuration") or {}
+    if observed:
+        blender_scene.set_configuration(built.armature, observed)
+    if built.camera is None or not photo or not Path(photo).is_file():
+        return
+    if Path(photo).suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif"):
+        return  # a URDF folder brought in through the worker has no photo
+    image = bpy.data.images.load(photo, check_existing=True)
+    data = built.camera.data
+    background = data.background_images.new()
+    background.image = image
+    data.show_background_images = True
+
+
 class ReconstructionJob:
     """One worker job for one scene; `step()` advances it, `cancel()` ends it."""
 
@@ -87,6 +104,8 @@ class ReconstructionJob:
             camera_file = folder / "camera.json"
             camera = json.loads(camera_file.read_text()) if camera_file.is_file() else None
             self.built = blender_scene.build_object(obj, context, camera, source=self.source)
+            if camera:
+                show_as_photographed(self.built, camera, self.source)
         except Exception as exc:  # the scene stays as it was; the panel shows why
             self.client.state.status = FAILED
             self._finish(context, error=f"building the result failed: {type(exc).__name__}: {exc}")
