@@ -5,12 +5,18 @@ moves the base so the origin is the bottom centre of the rest-pose bounding box,
 into textured visuals and computes every link's inertial from its geometry. ``fill_cell`` puts a
 door, a pair of doors, a drawer or a flap into a carcass opening with the clearances that keep
 neighbours from touching anywhere in their joint ranges.
+
+Part programs: ``build`` also writes ``obj.part_programs`` (link name -> list of ``PartRecord``):
+per link, the part builders it used (builder name, ``Params``, the placement frame of the call's
+pieces in the link frame) and, for carcasses, the grid of openings. Pieces made without a builder
+are recorded as ``box`` primitives (axis-aligned boxes: size and centre) or ``mesh`` (bounds
+only). The records are additions: the geometry is the same with or without them.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +26,7 @@ from spark_blender.core.model import ArticulatedObject, Joint, Link, Visual
 from spark_blender.core.transforms import translation
 from spark_blender.synth.materials import Finish, apply_finish
 from spark_blender.synth.parts import (
+    BUILDERS,
     Cell,
     DoorParams,
     DrawerParams,
@@ -29,6 +36,28 @@ from spark_blender.synth.parts import (
 )
 
 CLEARANCE = 0.003  # gap (m) between a moving part and anything it could touch
+
+
+@dataclass
+class PartRecord:
+    """One builder call of a link's part program (frame: the call's pieces in the link frame)."""
+
+    builder: str  # a name in parts.BUILDERS, or "box" / "mesh" for pieces made without one
+    params: dict[str, float]
+    frame: np.ndarray = field(default_factory=lambda: np.eye(4))
+    pieces: list[str] = field(default_factory=list)
+    grid: dict | None = None  # carcass: {"columns": [...], "rows": [[...], ...]} (fractions)
+
+    def to_json(self) -> dict:
+        out = {
+            "builder": self.builder,
+            "params": {k: round(float(v), 9) for k, v in self.params.items()},
+            "frame": np.round(self.frame, 9).tolist(),
+            "pieces": list(self.pieces),
+        }
+        if self.grid is not None:
+            out["grid"] = self.grid
+        return out
 
 
 @dataclass
@@ -114,6 +143,9 @@ class Assembly:
         for link in obj.links:
             link.inertial = compute_inertial(link)
         obj.assert_valid()
+        obj.part_programs = {
+            link.name: _program(self.links[link.name][1], link) for link in obj.links
+        }
         return obj
 
     def _link(self, name: str, label: str, pieces: list[Piece]) -> Link:
@@ -128,6 +160,50 @@ class Assembly:
                 )
             )
         return Link(name=name, visuals=visuals, label=label)
+
+
+def _program(pieces: list[Piece], link: Link) -> list[PartRecord]:
+    """The part program of one link: its pieces grouped by the builder call that made them."""
+    records: list[PartRecord] = []
+    by_call: dict[int, PartRecord] = {}
+    for piece, visual in zip(pieces, link.visuals, strict=True):
+        final = np.asarray(piece.mesh.vertices, float)
+        call = piece.call
+        if call is None:
+            lo, hi = final.min(0), final.max(0)
+            is_box = len(final) == 8 and np.all(np.isclose(final, lo) | np.isclose(final, hi))
+            frame = visual.origin @ translation((lo + hi) / 2)
+            params = dict(zip(("width", "depth", "height"), (hi - lo).tolist(), strict=True))
+            records.append(PartRecord("box" if is_box else "mesh", params, frame, [piece.name]))
+            continue
+        if id(call) in by_call:
+            by_call[id(call)].pieces.append(piece.name)
+            continue
+        frame = visual.origin @ _rigid_fit(piece.built, final) @ translation(call.offset)
+        grid = (
+            {"columns": list(call.grid[0]), "rows": [list(r) for r in call.grid[1]]}
+            if call.grid is not None
+            else None
+        )
+        names = BUILDERS[call.builder].names()
+        params = dict(zip(names, call.params.vector().tolist(), strict=True))
+        record = PartRecord(call.builder, params, frame, [piece.name], grid)
+        by_call[id(call)] = record
+        records.append(record)
+    return records
+
+
+def _rigid_fit(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The rigid 4x4 transform taking `source` points onto `target` (least squares, Kabsch)."""
+    a, b = source.mean(0), target.mean(0)
+    u, _, vt = np.linalg.svd((source - a).T @ (target - b))
+    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
+    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    rotation = np.where(np.abs(rotation - np.round(rotation)) < 1e-9, np.round(rotation), rotation)
+    out = np.eye(4)
+    out[:3, :3] = rotation
+    out[:3, 3] = b - rotation @ a
+    return out
 
 
 def _recentre(obj: ArticulatedObject) -> None:

@@ -147,6 +147,10 @@ def object_record(obj: ArticulatedObject) -> dict:
         "extent": np.round(hi - lo, 6).tolist(),
         "links": links,
         "joints": joints,
+        "programs": {  # per link, the part builders it used (synth.Assembly's part programs)
+            name: [record.to_json() for record in records]
+            for name, records in getattr(obj, "part_programs", {}).items()
+        },
     }
 
 
