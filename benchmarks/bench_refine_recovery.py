@@ -16,13 +16,19 @@ revolute joints (before and after), share of signs recovered, median value error
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from spark_blender.core.kinematics import joint_frames, link_poses, posed_mesh
-from spark_blender.refinement.boxes import (
+from spark_blender.refinement.optimize import RefineOptions, Targets, refine_joints
+from spark_blender.refinement.raster import Intrinsics, hard_silhouette
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test fixtures: tests/refinement
+from tests.refinement.boxes import (  # noqa: E402
     LAYOUTS,
     box_object,
     corrupt,
@@ -31,8 +37,6 @@ from spark_blender.refinement.boxes import (
     object_size,
     view_camera,
 )
-from spark_blender.refinement.optimize import RefineOptions, Targets, refine_joints
-from spark_blender.refinement.raster import Intrinsics, hard_silhouette
 
 
 def true_mask(obj, configuration, camera) -> np.ndarray:

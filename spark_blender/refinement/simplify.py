@@ -1,9 +1,11 @@
 """Mesh simplification for silhouette fitting: vertex clustering on a grid.
 
 The optimizer renders part meshes hundreds of times, and a silhouette needs far fewer faces than
-a scan carries. Clustering vertices into grid cells (cell size chosen by bisection so that at
-most `max_faces` survive) keeps the outline to within about a cell, needs nothing beyond numpy,
-and never fails on non-manifold input.
+a scan carries. Clustering vertices into grid cells keeps the outline to within about a cell,
+needs nothing beyond numpy, and never fails on non-manifold input. The cell is either given (the
+optimizer converts a screen-space error in pixels to world units at the object's depth) or
+chosen by bisection so that at most `max_faces` survive; both together: the given cell, grown
+until the faces fit.
 """
 
 from __future__ import annotations
@@ -32,12 +34,24 @@ def cluster_vertices(mesh: trimesh.Trimesh, cell: float) -> trimesh.Trimesh:
     return trimesh.Trimesh(merged, new_faces, process=False)
 
 
-def simplify_mesh(mesh: trimesh.Trimesh, max_faces: int) -> trimesh.Trimesh:
-    """`mesh` itself when small enough, else a vertex-clustered copy with <= max_faces faces."""
-    if len(mesh.faces) <= max_faces:
+def simplify_mesh(
+    mesh: trimesh.Trimesh, max_faces: int, cell: float | None = None
+) -> trimesh.Trimesh:
+    """A copy with at most `max_faces` faces: vertex-clustered on a grid of `cell` (world units,
+    e.g. a screen-space error converted at the object's depth) when one is given, with the cell
+    grown by bisection when that still leaves too many faces; `mesh` itself when it is small
+    enough and no cell is given."""
+    if cell is not None and cell > 0:
+        candidate = cluster_vertices(mesh, cell)
+        if len(candidate.faces) <= max_faces:
+            return candidate
+        mesh, low = candidate, cell
+    elif len(mesh.faces) <= max_faces:
         return mesh
+    else:
+        low = None
     extent = float(np.ptp(np.asarray(mesh.vertices), axis=0).max()) or 1.0
-    low, high = extent * 1e-4, extent  # cell sizes bracketing the answer
+    low, high = low or extent * 1e-4, extent  # cell sizes bracketing the answer
     best = cluster_vertices(mesh, high)
     for _ in range(20):
         cell = float(np.sqrt(low * high))
@@ -46,4 +60,6 @@ def simplify_mesh(mesh: trimesh.Trimesh, max_faces: int) -> trimesh.Trimesh:
             best, high = candidate, cell
         else:
             low = cell
+        if high / low < 1.05:
+            break
     return best

@@ -10,8 +10,8 @@ from spark_blender.core.kinematics import joint_frames, link_poses, random_confi
 from spark_blender.core.model import ArticulatedObject, Joint, Link
 from spark_blender.core.transforms import make_transform
 from spark_blender.examples import example_cabinet
-from spark_blender.refinement.boxes import LAYOUTS, box_object
 from spark_blender.refinement.kinematics import KinematicTree
+from tests.refinement.boxes import LAYOUTS, box_object
 
 
 def random_chain(rng: np.random.Generator, length: int = 5) -> ArticulatedObject:
