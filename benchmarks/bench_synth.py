@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import time
 
+from spark_blender.core.kinematics import moved_configuration
 from spark_blender.synth import CATEGORIES, generate
 from spark_blender.synth.camera import ViewRanges, sample_background, sample_camera, sample_lighting
-from spark_blender.synth.dataset import SynthConfig, make_sample, moved_configuration, sample_rng
+from spark_blender.synth.dataset import SynthConfig, make_sample, sample_rng
 from spark_blender.synth.render_fast import posed_triangles, render, scene_geometry
 
 TARGET = 20.0

@@ -17,6 +17,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 from spark_blender.blender import scene as blender_scene
 from spark_blender.blender.jobs import ReconstructionJob, reconstruct_request
 from spark_blender.blender.worker import CANCELLED, FAILED, FINISHED, RUNNING
+from spark_blender.errors import one_line
 
 
 def active_armature(context: bpy.types.Context) -> bpy.types.Object | None:
@@ -26,10 +27,6 @@ def active_armature(context: bpy.types.Context) -> bpy.types.Object | None:
         return armature
     armatures = blender_scene.spark_armatures(context.scene)
     return armatures[0] if len(armatures) == 1 else None
-
-
-def _one_line(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
 # --- reconstruction ---------------------------------------------------------------------------
@@ -183,7 +180,7 @@ class SPARK_OT_import_urdf(Operator, ImportHelper):
                 with_textures=self.textures,
             )
         except Exception as exc:  # one line naming the file and the problem
-            self.report({"ERROR"}, f"Import URDF '{path.name}': {_one_line(exc)}")
+            self.report({"ERROR"}, f"Import URDF '{path.name}': {one_line(exc, with_type=True)}")
             return {"CANCELLED"}
         _select_only(context, built.armature)
         self.report({"INFO"}, f"Imported '{obj.name}': {len(obj.movable_joints)} movable joints")
@@ -242,7 +239,7 @@ class SPARK_OT_export_urdf(Operator, ExportHelper):
             )
             written = write_urdf(obj, out_dir, options)
         except Exception as exc:
-            self.report({"ERROR"}, f"Export URDF '{out_dir}': {_one_line(exc)}")
+            self.report({"ERROR"}, f"Export URDF '{out_dir}': {one_line(exc, with_type=True)}")
             return {"CANCELLED"}
         self.report({"INFO"}, f"Wrote {written}")
         return {"FINISHED"}

@@ -86,3 +86,26 @@ def posed_mesh(
 def random_configuration(obj: ArticulatedObject, rng: np.random.Generator) -> dict[str, float]:
     """A uniformly random value inside every movable joint's limits."""
     return {j.name: float(rng.uniform(*j.limits)) for j in obj.movable_joints}
+
+
+MOVED_FRACTION = 0.75  # EVAL.md: the moved state is 75% of the way to each joint's far limit
+
+
+def moved_value(
+    joint_type: str, lower: float, upper: float, fraction: float = MOVED_FRACTION
+) -> float:
+    """One joint's moved value: `fraction` of the way from 0 to its far limit (the limit farther
+    from 0; the upper one on a tie); a continuous joint stays at 0, as the evaluation cases are
+    rendered."""
+    if joint_type == "continuous":
+        return 0.0
+    far = upper if abs(upper) >= abs(lower) else lower
+    return float(fraction * far)
+
+
+def moved_configuration(
+    obj: ArticulatedObject, fraction: float = MOVED_FRACTION
+) -> dict[str, float]:
+    """*The* moved state of the project (data engine, benchmark, refinement): every movable
+    joint at its ``moved_value``."""
+    return {j.name: moved_value(j.type, *j.limits, fraction) for j in obj.movable_joints}

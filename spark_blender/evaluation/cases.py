@@ -17,7 +17,6 @@ import trimesh
 from spark_blender.evaluation.joints import JointSpec, joint_kind
 
 CASE_FILES = ("gt.json", "gt_rest.npz")  # the least a folder needs to be scored as a case
-MOVED_FRACTION = 0.75  # EVAL.md: moved state = 75% of the way to each joint's far limit
 
 
 class CaseError(ValueError):
@@ -144,11 +143,3 @@ def save_npz_mesh(path: Path, mesh: trimesh.Trimesh) -> None:
         vertices=np.asarray(mesh.vertices, dtype=np.float32),
         faces=np.asarray(mesh.faces, dtype=np.int32),
     )
-
-
-def moved_value(lower: float, upper: float, kind: str) -> float:
-    """EVAL.md's moved state: 75% of the way to the far limit; a continuous joint stays at 0."""
-    if kind == "continuous":
-        return 0.0
-    far = upper if abs(upper) >= abs(lower) else lower
-    return MOVED_FRACTION * far

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import trimesh
 
-from spark_blender.core.kinematics import joint_frames, posed_mesh
+from spark_blender.core.kinematics import joint_frames, moved_configuration, posed_mesh
 from spark_blender.core.model import ArticulatedObject
-from spark_blender.evaluation.cases import moved_value
 from spark_blender.evaluation.joints import JointSpec
 
 
@@ -50,7 +49,7 @@ class Prediction:
             return self.model.rest_configuration()
         if state == "observed":
             return {**self.model.rest_configuration(), **self.observed}
-        return {j.name: moved_value(*j.limits, j.type) for j in self.model.movable_joints}
+        return moved_configuration(self.model)
 
     def joints(self, state: str = "rest") -> list[JointSpec]:
         frames = joint_frames(self.model, self.configuration(state))

@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from spark_blender.errors import one_line
 from spark_blender.evaluation.baselines import BASELINES, write_baseline
 from spark_blender.evaluation.cases import Case, CaseError, list_cases, load_case
 from spark_blender.evaluation.geometry import GeometryScores, geometry_scores, normalisation
@@ -153,7 +154,7 @@ def _worker_failure(folder: Path, options: EvalOptions, exc: Exception) -> dict:
         case = load_case(folder)
     except CaseError:
         case = None
-    return failed_record(folder.name, case, options, "worker", _one_line(exc))
+    return failed_record(folder.name, case, options, "worker", one_line(exc, with_type=True))
 
 
 def _claim_report_folder(options: EvalOptions) -> None:
@@ -215,7 +216,8 @@ def evaluate_case(folder: Path, options: EvalOptions) -> dict:
         try:
             prediction = load_prediction(output)
         except Exception as exc:
-            raise CaseFailure("load", f"invalid output: {_one_line(exc)}", seconds) from exc
+            message = one_line(exc, with_type=True)
+            raise CaseFailure("load", f"invalid output: {message}", seconds) from exc
         record = _score(case, prediction, options)
         record["seconds"] = seconds
     except CaseError as exc:
@@ -226,7 +228,7 @@ def evaluate_case(folder: Path, options: EvalOptions) -> dict:
         record["seconds"] = failure.seconds
         prediction = None
     except Exception as exc:  # a bug or a crash in scoring must not end the run
-        record = failed_record(folder.name, case, options, "score", _one_line(exc))
+        record = failed_record(folder.name, case, options, "score", one_line(exc, with_type=True))
         record["traceback"] = traceback.format_exc(limit=6)
         prediction = None
     if options.render and case is not None:
@@ -243,7 +245,7 @@ def _produce(case: Case, options: EvalOptions) -> tuple[Path, float | None]:
         try:
             write_baseline(options.baseline, case, out)
         except Exception as exc:
-            raise CaseFailure("baseline", _one_line(exc)) from exc
+            raise CaseFailure("baseline", one_line(exc, with_type=True)) from exc
         return out, None
     return _reconstruct(case, options)
 
@@ -326,11 +328,12 @@ def _sim_check(urdf: Path, options: EvalOptions) -> dict:
     try:
         from spark_blender.core.simcheck import check_urdf
     except ImportError as exc:
-        return {"sim_ready": None, "sim_problem": f"not computed ({_one_line(exc)})"}
+        return {"sim_ready": None, "sim_problem": f"not computed ({one_line(exc, with_type=True)})"}
     try:
         report = check_urdf(urdf)
     except Exception as exc:
-        return {"sim_ready": False, "sim_problem": f"checker crashed: {_one_line(exc)}"}
+        message = one_line(exc, with_type=True)
+        return {"sim_ready": False, "sim_problem": f"checker crashed: {message}"}
     errors = [f.message for f in report.findings if f.severity == "error"]
     return {"sim_ready": bool(report.passed), "sim_problem": errors[0] if errors else ""}
 
@@ -385,12 +388,7 @@ def _render_case(case: Case, prediction: Prediction | None, options: EvalOptions
     try:
         return render_thumbnails(case, prediction, options.out_dir / "images" / case.name)
     except Exception as exc:
-        return {"error": _one_line(exc)}
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+        return {"error": one_line(exc, with_type=True)}
 
 
 def _last_line(text: str) -> str:

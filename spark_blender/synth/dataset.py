@@ -8,8 +8,9 @@ Layout of a dataset folder (written to a temporary sibling, renamed into place w
                            float16 metres (0 = background), meta.json (one record per sample)
     urdf/<sample>/         optional (``--urdf``): the URDF folder, camera.json, preview.png
 
-P poses per sample: ``rest`` (all joints 0), ``moved`` (every joint 75% of the way to its far
-limit, as in the evaluation cases) and ``random_k``. Sample i of category c draws its object seed
+P poses per sample: ``rest`` (all joints 0), ``moved`` (``core.kinematics.moved_configuration``:
+every revolute/prismatic joint 75% of the way to its far limit, continuous joints at 0, as in the
+evaluation cases) and ``random_k``. Sample i of category c draws its object seed
 and its view from ``SeedSequence([seed, crc32(c), i])``, so any sample can be rebuilt alone and
 the whole folder is byte-identical for the same config. ``SynthDataset`` reads it for training.
 """
@@ -27,7 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from spark_blender.core.kinematics import joint_frames, link_poses, random_configuration
+from spark_blender.core.kinematics import (
+    joint_frames,
+    link_poses,
+    moved_configuration,
+    random_configuration,
+)
 from spark_blender.core.model import ArticulatedObject
 from spark_blender.core.urdf import WriteOptions, staged_folder, write_urdf
 from spark_blender.progress import ProgressEvent
@@ -43,7 +49,6 @@ from spark_blender.synth.render_fast import RenderResult, render, scene_geometry
 
 FORMAT = "spark-synth-v1"
 BACKENDS = ("fast", "cycles")
-MOVED_FRACTION = 0.75
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: byte-identical shards
 
 
@@ -85,19 +90,6 @@ class Sample:
     key: str
     views: list[RenderResult]
     meta: dict = field(default_factory=dict)
-
-
-def moved_configuration(obj: ArticulatedObject, fraction: float = MOVED_FRACTION) -> dict:
-    """Every movable joint `fraction` of the way from 0 to its far limit (a continuous joint:
-    that fraction of a half turn)."""
-    out = {}
-    for joint in obj.movable_joints:
-        low, high = joint.limits
-        far = high if abs(high) >= abs(low) else low
-        if joint.type == "continuous":
-            far = np.pi / 2
-        out[joint.name] = float(fraction * far)
-    return out
 
 
 def sample_rng(config: SynthConfig, category: str, index: int) -> np.random.Generator:

@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from spark_blender.core.kinematics import posed_mesh
+from spark_blender.core.kinematics import moved_configuration, posed_mesh
 from spark_blender.synth import CATEGORIES, generate
 from spark_blender.synth.camera import Background, Lighting, orbit_camera
-from spark_blender.synth.dataset import moved_configuration
 from spark_blender.synth.render_fast import render, scene_geometry
 
 SHEET_SEED = 1

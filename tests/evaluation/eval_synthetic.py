@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from spark_blender.core.kinematics import joint_frames, posed_mesh
+from spark_blender.core.kinematics import joint_frames, moved_configuration, posed_mesh
 from spark_blender.core.model import ArticulatedObject, Joint, Link
 from spark_blender.core.transforms import translation
 from spark_blender.core.urdf import WriteOptions, write_urdf
-from spark_blender.evaluation.cases import Camera, moved_value, save_npz_mesh
+from spark_blender.evaluation.cases import Camera, save_npz_mesh
 from spark_blender.evaluation.render import render_meshes
 from spark_blender.examples import FRONT, WOOD, box, example_cabinet
 
@@ -81,7 +81,7 @@ def write_case(obj: ArticulatedObject, folder: Path, azimuth=30.0, elevation=25.
     """Write `obj` (canonical frame) as an evaluation case folder; returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     rest = obj.rest_configuration()
-    moved = {j.name: moved_value(*j.limits, j.type) for j in obj.movable_joints}
+    moved = moved_configuration(obj)
     frames = joint_frames(obj, rest)
     mesh = posed_mesh(obj, rest)
     joints = [

@@ -7,10 +7,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from spark_blender.core.kinematics import posed_mesh
+from spark_blender.core.kinematics import moved_configuration, posed_mesh
 from spark_blender.synth import generate
 from spark_blender.synth.camera import Background, Lighting, orbit_camera
-from spark_blender.synth.dataset import moved_configuration
 from spark_blender.synth.render_cycles import View, render_cycles
 
 pytestmark = pytest.mark.skipif(

@@ -9,11 +9,10 @@ import pytest
 import trimesh
 from PIL import Image
 
-from spark_blender.core.kinematics import posed_mesh
+from spark_blender.core.kinematics import moved_configuration, posed_mesh
 from spark_blender.core.model import ArticulatedObject, Link, Material, Visual
 from spark_blender.synth import generate
 from spark_blender.synth.camera import Background, Camera, Lighting, orbit_camera
-from spark_blender.synth.dataset import moved_configuration
 from spark_blender.synth.render_fast import render
 from tests.conftest import SHARED_DATA, needs_shared
 
