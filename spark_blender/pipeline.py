@@ -39,6 +39,7 @@ from PIL import Image
 
 from spark_blender.core.camera import Camera
 from spark_blender.core.model import ArticulatedObject
+from spark_blender.errors import one_line
 from spark_blender.progress import ProgressCallback, ProgressEvent, no_progress
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -137,7 +138,7 @@ def load_photo(
     try:
         image = load_image(path)
     except (ValueError, OSError) as exc:
-        raise ReconstructError(_one_line(exc)) from None
+        raise ReconstructError(one_line(exc)) from None
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     if min(image.size) < 16:
@@ -249,11 +250,6 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 class _Clock:
@@ -371,7 +367,7 @@ def _parser(opts: ReconstructOptions):
             options.setdefault("device", opts.device)
         return get_parser(opts.parser, options)
     except Exception as exc:
-        raise ReconstructError(f"parser '{opts.parser}': {_one_line(exc)}") from None
+        raise ReconstructError(f"parser '{opts.parser}': {one_line(exc)}") from None
 
 
 def _parse(parser, photo: Image.Image, name: str):
@@ -380,7 +376,7 @@ def _parse(parser, photo: Image.Image, name: str):
     try:
         return parser.parse(photo)
     except PerceptionError as exc:
-        raise ReconstructError(f"{name}: {_one_line(exc)}") from None
+        raise ReconstructError(f"{name}: {one_line(exc)}") from None
 
 
 def _generate(parsed, photo: Image.Image, mask: np.ndarray, opts: ReconstructOptions):
@@ -573,7 +569,7 @@ def _run_folder(folder: Path, out: Path, opts, as_json: bool, user_error) -> int
             result = reconstruct(photo, out / photo.stem, opts)
         except (ReconstructError, FileExistsError) as exc:
             failed.append(photo.name)
-            print(f"  skipped: {_one_line(exc)}", file=sys.stderr)
+            print(f"  skipped: {one_line(exc)}", file=sys.stderr)
             continue
         summaries.append(result.summary())
         if not as_json:
