@@ -200,12 +200,6 @@ def observed_configuration(obj: ArticulatedObject, coarse) -> dict[str, float]:
     return values
 
 
-def moved_configuration(obj: ArticulatedObject) -> dict[str, float]:
-    from spark_blender.core import kinematics
-
-    return kinematics.moved_configuration(obj)
-
-
 def _height(obj: ArticulatedObject) -> float:
     from spark_blender.core.kinematics import posed_mesh
 
@@ -225,6 +219,7 @@ def preview_image(
     photo: Image.Image, obj: ArticulatedObject, camera: Camera, observed: Mapping[str, float]
 ) -> Image.Image:
     """The photo beside renders of the result at the observed pose and opened, 256 px each."""
+    from spark_blender.core.kinematics import moved_configuration
     from spark_blender.synth.camera import Background
     from spark_blender.synth.render_fast import render, scene_geometry
 
