@@ -15,7 +15,7 @@ from lxml import etree
 
 from spark_blender.core.meshes import texture_image
 from spark_blender.core.model import ArticulatedObject, Link
-from spark_blender.core.urdf import WriteOptions, safe_file_name, write_output_folder
+from spark_blender.core.output_folder import WriteOptions, safe_file_name, write_output_folder
 
 MUJOCO_JOINT_TYPES = {"revolute": "hinge", "continuous": "hinge", "prismatic": "slide"}
 

@@ -8,6 +8,7 @@ kinematics). Geometry is held as ``trimesh.Trimesh`` in the frame of the element
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,17 +136,31 @@ class ArticulatedObject:
     category: str = ""
 
     # --- look-ups ---------------------------------------------------------------------------
+    # Look-ups go through an index rebuilt whenever the names or the tree change, so a walk
+    # over a 500-link object stays linear (objects are edited in place by many stages).
+    def _index(self) -> _Index:
+        # The index holds the objects it names, so their ids cannot be reused while it lives.
+        key = (
+            tuple((id(link), link.name) for link in self.links),
+            tuple((id(j), j.name, j.type, j.parent, j.child) for j in self.joints),
+        )
+        cached = self.__dict__.get("_cached_index")
+        if cached is None or cached.key != key:
+            cached = _Index(self, key)
+            self.__dict__["_cached_index"] = cached
+        return cached
+
     def link(self, name: str) -> Link:
-        for link in self.links:
-            if link.name == name:
-                return link
-        raise KeyError(f"no link named '{name}'")
+        link = self._index().links.get(name)
+        if link is None:
+            raise KeyError(f"no link named '{name}'")
+        return link
 
     def joint(self, name: str) -> Joint:
-        for joint in self.joints:
-            if joint.name == name:
-                return joint
-        raise KeyError(f"no joint named '{name}'")
+        joint = self._index().joints.get(name)
+        if joint is None:
+            raise KeyError(f"no joint named '{name}'")
+        return joint
 
     @property
     def root(self) -> Link:
@@ -161,38 +176,44 @@ class ArticulatedObject:
         return [j for j in self.joints if j.movable]
 
     def child_joints(self, link_name: str) -> list[Joint]:
-        return [j for j in self.joints if j.parent == link_name]
+        return list(self._index().children.get(link_name, ()))
 
     def parent_joint(self, link_name: str) -> Joint | None:
-        for joint in self.joints:
-            if joint.child == link_name:
-                return joint
-        return None
+        return self._index().parent.get(link_name)
 
     def joints_from_root(self) -> Iterator[Joint]:
         """Joints in breadth-first order from the root, so parents come before children."""
-        queue = [self.root.name]
+        children = self._index().children
+        queue = deque([self.root.name])
         while queue:
-            name = queue.pop(0)
-            for joint in self.child_joints(name):
+            name = queue.popleft()
+            for joint in children.get(name, ()):
                 yield joint
                 queue.append(joint.child)
 
     def subtree(self, link_name: str) -> list[str]:
         """Names of `link_name` and every link below it."""
-        names, queue = [], [link_name]
+        children = self._index().children
+        names, queue, seen = [], deque([link_name]), {link_name}
         while queue:
-            name = queue.pop(0)
+            name = queue.popleft()
             names.append(name)
-            queue.extend(j.child for j in self.child_joints(name))
+            for joint in children.get(name, ()):
+                if joint.child not in seen:  # a cycle (reported by validate) ends the walk
+                    seen.add(joint.child)
+                    queue.append(joint.child)
         return names
 
     def moving_links(self) -> list[str]:
         """Links that some movable joint moves relative to the root."""
-        moving: set[str] = set()
-        for joint in self.movable_joints:
-            moving.update(self.subtree(joint.child))
-        return [link.name for link in self.links if link.name in moving]
+        index = self._index()
+        if index.moving is None:
+            moving: set[str] = set()
+            for joint in self.movable_joints:
+                if joint.child not in moving:
+                    moving.update(self.subtree(joint.child))
+            index.moving = [link.name for link in self.links if link.name in moving]
+        return list(index.moving)
 
     def rest_configuration(self) -> dict[str, float]:
         return {j.name: 0.0 for j in self.movable_joints}
@@ -226,6 +247,24 @@ class ArticulatedObject:
         problems = self.validate()
         if problems:
             raise ModelError(problems)
+
+
+class _Index:
+    """Name and tree look-ups of one state of an object (see `ArticulatedObject._index`)."""
+
+    def __init__(self, obj: ArticulatedObject, key: tuple):
+        self.key = key
+        self.links: dict[str, Link] = {}
+        for link in obj.links:
+            self.links.setdefault(link.name, link)
+        self.joints: dict[str, Joint] = {}
+        self.children: dict[str, list[Joint]] = {}
+        self.parent: dict[str, Joint] = {}
+        for joint in obj.joints:
+            self.joints.setdefault(joint.name, joint)
+            self.children.setdefault(joint.parent, []).append(joint)
+            self.parent.setdefault(joint.child, joint)
+        self.moving: list[str] | None = None
 
 
 def _duplicates(names: list[str]) -> list[str]:
