@@ -36,6 +36,7 @@ from spark_blender.core.camera import Camera
 from spark_blender.core.kinematics import joint_frames, posed_mesh
 from spark_blender.core.urdf import read_urdf
 from spark_blender.refinement.optimize import RefineOptions, Targets, refine_joints
+from spark_blender.refinement.raster import Intrinsics, hard_silhouette
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the test fixtures: tests/refinement
@@ -43,6 +44,31 @@ from tests.refinement.boxes import displace_pivot, line_distance  # noqa: E402
 
 PIVOT_SHIFT = 0.2  # normalised units
 NO_MOTION = 1e-6  # a moved value below this has no opening direction
+VISIBLE = 0.01  # a joint whose opening changes less of the object's pixels is "unseen"
+
+
+def silhouette(obj, configuration, camera) -> np.ndarray:
+    mesh = posed_mesh(obj, configuration)
+    return hard_silhouette(
+        torch.as_tensor(mesh.vertices, dtype=torch.float32),
+        torch.as_tensor(mesh.faces, dtype=torch.long),
+        torch.as_tensor(camera.world_to_cam, dtype=torch.float32),
+        Intrinsics.from_camera(camera),
+        camera.width,
+        camera.height,
+    ).numpy()
+
+
+def visible_change(obj, moved: dict, camera) -> dict[str, float]:
+    """Per joint, the share of the object's pixels (GT, 128 px) that its opening changes, the
+    other joints in the moved state: how much the image can say about it."""
+    small = camera.scaled(128, max(1, round(128 * camera.height / camera.width)))
+    opened = silhouette(obj, moved, small)
+    area = max(1, int(opened.sum()))
+    return {
+        name: float((opened ^ silhouette(obj, {**moved, name: 0.0}, small)).sum()) / area
+        for name in moved
+    }
 
 
 def canonical_object(case: Path):
@@ -104,6 +130,7 @@ def run_case(case: Path, seed: int, options: RefineOptions) -> list[dict]:
     started = time.perf_counter()
     result = refine_joints(coarse, camera, Targets(moved_mask=moved_mask), options)
     seconds = time.perf_counter() - started
+    change = visible_change(truth, moved, camera)
     true_frames, coarse_frames = joint_frames(truth), joint_frames(coarse)
     rows = []
     for joint in truth.movable_joints:
@@ -118,6 +145,7 @@ def run_case(case: Path, seed: int, options: RefineOptions) -> list[dict]:
             "confidence": getattr(estimate, "confidence", float("nan")),
             "seconds": seconds / len(truth.movable_joints),
             "object_seconds": seconds,
+            "seen": change[joint.name] >= VISIBLE,
         }
         if abs(target) > NO_MOTION:
             row["direction_ok"] = bool(estimate.axis @ (np.sign(target) * axis) > 0)
@@ -148,7 +176,7 @@ def main() -> None:
     ]
     options = RefineOptions(moved_fraction=0.75)
     rows: list[dict] = []
-    print(f"{'case':<24} {'joint':<9} {'type':<10} {'flip':<4} {'dir':<4} {'conf':>5} "
+    print(f"{'case':<24} {'joint':<9} {'type':<10} {'flip':<4} {'seen':<4} {'dir':<4} {'conf':>5} "
           f"{'pivot0':>7} {'pivot':>7} {'dvalue':>7} {'s':>5}")  # fmt: skip
     for case in cases:
         if not read_urdf(case / "object" / "gt.urdf", load_meshes=False).movable_joints:
@@ -160,7 +188,8 @@ def main() -> None:
             )
             print(
                 f"{row['case']:<24} {row['joint']:<9} {row['type']:<10} "
-                f"{'yes' if row['flipped'] else 'no':<4} {direction:<4} {row['confidence']:>5.2f} "
+                f"{'yes' if row['flipped'] else 'no':<4} {'yes' if row['seen'] else 'no':<4} "
+                f"{direction:<4} {row['confidence']:>5.2f} "
                 f"{row.get('pivot_before', float('nan')):>7.3f} "
                 f"{row.get('pivot_after', float('nan')):>7.3f} "
                 f"{row.get('value_err', float('nan')):>7.3f} {row['seconds']:>5.2f}",
@@ -173,6 +202,7 @@ def summarise(rows: list[dict]) -> None:
     revolute = [r for r in rows if "pivot_after" in r]
     before = np.array([r["pivot_before"] for r in revolute])
     after = np.array([r["pivot_after"] for r in revolute])
+    seen_after = [r["pivot_after"] for r in revolute if r["seen"]]
     worse = [
         f"{r['case']}/{r['joint']}" for r in revolute if r["pivot_after"] > r["pivot_before"] + 1e-3
     ]
@@ -191,12 +221,22 @@ def summarise(rows: list[dict]) -> None:
             f"revolute pivot error after:  median {np.median(after):.3f}  mean {after.mean():.3f}"
             f"  p90 {np.percentile(after, 90):.3f}  <=0.05: {np.mean(after <= 0.05):.1%}"
         )
+        print(
+            f"  of the {len(seen_after)} seen: median {np.median(seen_after):.3f}"
+            if seen_after
+            else "  none seen"
+        )
         print(f"worse than they started: {len(worse)} of {len(revolute)} {' '.join(worse)}")
     if directed:
         sure = np.mean([r["direction_ok"] for r in confident]) if confident else float("nan")
         print(
             f"opening direction right: {right.mean():.1%} ({right.sum()} of {len(right)}); "
             f"of the {len(confident)} with confidence >= 0.5: {sure:.1%}"
+        )
+        seen = [r["direction_ok"] for r in directed if r["seen"]]
+        print(
+            f"  of the {len(seen)} whose opening changes >= {VISIBLE:.0%} of the object's "
+            f"pixels: {np.mean(seen) if seen else float('nan'):.1%}"
         )
         for kind in ("revolute", "prismatic"):
             picked = [r["direction_ok"] for r in directed if r["type"] == kind]

@@ -98,7 +98,8 @@ class RefineOptions:
     camera_reg: float = 1.0
     moved_fraction: float | None = None  # the moved state's share of the upper limit, if known
     initial_values: Mapping[str, float] = field(default_factory=dict)  # moved-value guesses
-    max_faces_per_link: int = 2000
+    max_faces_per_link: int = 2000  # at the working resolution
+    screen_max_faces: int = 500  # per link at the screening resolution
     device: str = "cpu"
     # --- added for real renders ---------------------------------------------------------------
     observed: Mapping[str, float] = field(default_factory=dict)  # the photo's pose (coarse axes)
@@ -256,8 +257,8 @@ class _Problem:
         self.near_depth = (
             float(max(depth[depth > 1e-6].min(), 1e-6)) if (depth > 1e-6).any() else 1.0
         )
-        self.screen = self._level(opts.screen_resolution, targets)
-        self.fine = self._level(opts.resolution, targets)
+        self.screen = self._level(opts.screen_resolution, targets, opts.screen_max_faces)
+        self.fine = self._level(opts.resolution, targets, opts.max_faces_per_link)
         self.joints = {j.name: self._joint_info(j) for j in obj.joints_from_root() if j.movable}
         self.movable = list(self.joints)
         self.moving = set(obj.moving_links())
@@ -293,7 +294,7 @@ class _Problem:
             )
         return resize_mask(array, camera.width, camera.height).to(self.device)
 
-    def _level(self, resolution: int, targets: Targets) -> _Level:
+    def _level(self, resolution: int, targets: Targets, max_faces: int) -> _Level:
         original = self.original_camera
         scale = resolution / max(original.width, original.height)
         camera = original.scaled(
@@ -304,7 +305,7 @@ class _Problem:
         meshes = {}
         for name, (vertices, faces) in self.merged.items():
             mesh = trimesh.Trimesh(vertices, faces, process=False)
-            mesh = simplify_mesh(mesh, self.opts.max_faces_per_link, cell=cell)
+            mesh = simplify_mesh(mesh, max_faces, cell=cell)
             meshes[name] = _Mesh(
                 self._tensor(mesh.vertices),
                 torch.as_tensor(np.asarray(mesh.faces), dtype=torch.long, device=self.device),
@@ -837,10 +838,14 @@ class _Search:
             self.records.append(records[key])
         ranked = sorted(best, key=lambda key: best[key][0])
         must = current_key if later else (1, 0)
-        if later and best[ranked[0]][0] >= best[must][0] * 0.98:
-            self.searched.add(name)  # nothing screens better than the current estimate
-            return
         evidence = (closed - best[ranked[0]][0]) / max(1e-6, opts.min_change * self._area())
+        if later and best[ranked[0]][0] >= best[must][0] * 0.98:
+            # Nothing screens better than the current estimate; with the other parts now in
+            # place, what this one explains may have shrunk (it had taken their pixels).
+            if evidence < opts.min_confidence:
+                self._apply(info, min(current.confidence, max(0.0, evidence)))
+            self.searched.add(name)
+            return
         if evidence < opts.min_confidence:  # too little changes to decide anything
             if not later:
                 current.coarse_value = best[(1, 0)][1]

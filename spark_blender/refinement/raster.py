@@ -156,7 +156,7 @@ def _row_spans(corners: torch.Tensor, height: int):
     starts = torch.cumsum(counts, 0) - counts
     row = y0[face] + torch.arange(len(face), device=corners.device) - starts[face]
     a = corners[face]  # (N, 3, 2)
-    b = a.roll(-1, dims=1)
+    b = corners.roll(-1, dims=1)[face]
     ya, yb, yc = a[..., 1], b[..., 1], (row.to(corners.dtype) + 0.5).unsqueeze(1)
     crosses = ((ya <= yc) & (yb > yc)) | ((yb <= yc) & (ya > yc))
     t = (yc - ya) / torch.where(crosses, yb - ya, torch.ones_like(ya))
@@ -191,7 +191,7 @@ def _band_pairs(corners: torch.Tensor, settings: RasterSettings, face_image, ima
     centre = row.to(corners.dtype) + 0.5
     lo_y, hi_y = (centre - margin).unsqueeze(1), (centre + margin).unsqueeze(1)
     a = corners[face]
-    b = a.roll(-1, dims=1)
+    b = corners.roll(-1, dims=1)[face]
     ya, yb, xa, xb = a[..., 1], b[..., 1], a[..., 0], b[..., 0]
     inf = torch.full_like(ya, math.inf)
     inside = (ya >= lo_y) & (ya <= hi_y)
