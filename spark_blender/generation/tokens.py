@@ -364,11 +364,33 @@ def _carve(pieces: list[Piece], lo: np.ndarray, hi: np.ndarray) -> list[Piece] |
     return out
 
 
+def _move_face_off(boxes, order) -> str | None:
+    """Move one face of the first box in `order` that can lose it (keeping 30% of its side)
+    just past the other piece's box; returns the box's name, or None when none can."""
+    for name, other in order:
+        box = boxes[name]
+        options = []
+        for k in range(3):
+            low_side = other[0][k] - 0.0005  # keep the box below the other piece
+            high_side = other[1][k] + 0.0005  # or above it
+            options.append((box.hi[k] - low_side, k, "hi", low_side))
+            options.append((high_side - box.lo[k], k, "lo", high_side))
+        for loss, k, face, value in sorted(options):
+            keep = box.size[k] - max(loss, 0.0)
+            if keep >= max(MIN_SIZE_M, 0.3 * box.size[k]):
+                if face == "hi":
+                    box.hi[k] = min(box.hi[k], value)
+                else:
+                    box.lo[k] = max(box.lo[k], value)
+                return name
+    return None
+
+
 def _separate_at_rest(parts, boxes, meshes, grid, parent_of) -> None:
     """Shrink the smaller of two links whose pieces overlap at rest (not parent and child)."""
     names = [p.name for p in parts]
     by_name = {p.name: p for p in parts}
-    for _ in range(4):
+    for _ in range(12):
         changed = False
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
@@ -391,23 +413,16 @@ def _separate_at_rest(parts, boxes, meshes, grid, parent_of) -> None:
                         changed = True
                         continue
                 va, vb = np.prod(boxes[a].size), np.prod(boxes[b].size)
-                small, other, piece = (a, pb[ib], pa[ia]) if va <= vb else (b, pa[ia], pb[ib])
-                box = boxes[small]
-                for k in np.argsort(overlap[ia, ib]):
-                    amount = float(overlap[ia, ib, k]) + 0.0005
-                    if box.hi[k] - box.lo[k] - amount >= max(MIN_SIZE_M, 0.3 * box.size[k]):
-                        break
-                else:
+                order = [(a, pb[ib]), (b, pa[ia])] if va <= vb else [(b, pa[ia]), (a, pb[ib])]
+                order = [(n, o) for n, o in order if n != names[0]]
+                small = _move_face_off(boxes, order)
+                if small is None:
                     raise DecodeError(f"parts '{a}' and '{b}' occupy the same space")
-                if (piece[0][k] + piece[1][k]) / 2 < (other[0][k] + other[1][k]) / 2:
-                    box.hi[k] -= amount
-                else:
-                    box.lo[k] += amount
-                meshes[small] = _pieces(by_name[small], box, grid, small == names[0])
+                meshes[small] = _pieces(by_name[small], boxes[small], grid, False)
                 changed = True
         if not changed:
             return
-    raise DecodeError("parts still overlap at rest after shrinking them apart")
+    raise DecodeError(f"parts '{a}' and '{b}' still overlap at rest after shrinking them apart")
 
 
 def _motion(pivot, axis, jtype, value) -> np.ndarray:
@@ -490,7 +505,10 @@ def _cut_ranges(parts, boxes, meshes, grid, pivots, axes, limits, parent_of) -> 
             continue
         moving = subtree(part.name)
         for attempt in range(4):
-            if attempt:  # shrink the part towards its pivot and rebuild it
+            if attempt == 1:  # move the faces of the links in the way off the swept region
+                _clear_sweep(part, moving, root, boxes, meshes, piece_boxes, grid, pivots, axes,
+                             limits[part.name], parent_of, {p.name: p for p in parts})  # fmt: skip
+            elif attempt:  # shrink the part towards its pivot and rebuild it
                 box, pivot = boxes[part.name], pivots[part.name]
                 box.lo = pivot + (box.lo - pivot) * 0.8
                 box.hi = pivot + (box.hi - pivot) * 0.8
@@ -503,6 +521,26 @@ def _cut_ranges(parts, boxes, meshes, grid, pivots, axes, limits, parent_of) -> 
                 break
         else:
             raise DecodeError(f"part '{part.name}' cannot move without hitting its neighbours")
+
+
+def _clear_sweep(part, moving, root, boxes, meshes, piece_boxes, grid, pivots, axes, limits,
+                 parent_of, by_name) -> None:  # fmt: skip
+    """Shrink every link (not the root, not a parent or child of a moving link) whose box
+    enters the region the moving subtree sweeps through, off that region."""
+    lo, hi = limits if part.joint_type != "continuous" else (-math.pi, math.pi)
+    for a in moving:
+        swept_lo, swept_hi = _swept_bounds(piece_boxes[a], pivots[part.name], axes[part.name],
+                                           part, (lo, hi))  # fmt: skip
+        for b in list(meshes):
+            if b in moving or b == root or parent_of.get(a) == b or parent_of.get(b) == a:
+                continue
+            box = boxes[b]
+            if np.any(np.minimum(box.hi, swept_hi) - np.maximum(box.lo, swept_lo) <= 0.0005):
+                continue
+            region = np.stack([swept_lo, swept_hi])
+            if _move_face_off(boxes, [(b, region)]) is not None:
+                meshes[b] = _pieces(by_name[b], boxes[b], grid, False)
+                piece_boxes[b] = _piece_boxes(meshes[b])
 
 
 def _free_range(part, moving, root, meshes, piece_boxes, pivots, axes, limits, parent_of,
