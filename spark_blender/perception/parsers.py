@@ -7,10 +7,9 @@ holds), and get back an object with ``parse(image, progress=None) -> ParseResult
 ``local_model``, ``base_url``, ``device``, ...) to that name and dict; the CLI's flags go
 through it too (`add_parser_arguments`, `parser_options_from_args`).
 
-A backend registers itself with `register_parser(name, factory, options_type)`: ``openai`` and
-``local`` are registered here; the embedded parser (a model trained by this project) registers
-``embedded`` from its own module, listed in `_LAZY_MODULES`, once it exists. Until then asking
-for it raises a clear `PerceptionError`.
+A backend registers itself with `register_parser(name, factory, options_type)`: ``openai``,
+``local`` and ``embedded`` (a model trained by this project, `perception.embedded`) are
+registered here; a module listed in `_LAZY_MODULES` may register more when imported.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ PARSER_NAMES: tuple[str, ...] = ("embedded", "openai", "local")  # the CLI's cho
 DEFAULT_PARSER = "embedded"  # ARCHITECTURE.md: no network, no key
 
 # Modules that register a parser when imported; imported on first request for that name.
-_LAZY_MODULES: dict[str, str] = {"embedded": "spark_blender.perception.embedded_parser"}
+_LAZY_MODULES: dict[str, str] = {}
 
 
 class Parser(Protocol):
@@ -70,12 +69,6 @@ def get_parser(name: str, options: dict[str, Any] | Any | None = None) -> Parser
     if name not in _REGISTRY:
         _load_lazy(name)
     if name not in _REGISTRY:
-        if name == "embedded":
-            raise PerceptionError(
-                "the embedded parser is not available yet (no trained model is registered); "
-                "use --parser openai (GPT-4o or an OpenAI-compatible server) or --parser local "
-                "(a transformers model folder)"
-            )
         raise PerceptionError(
             f"unknown parser '{name}' (choose from {', '.join(available_parsers())})"
         )
@@ -105,7 +98,9 @@ def add_parser_arguments(parser: argparse.ArgumentParser) -> None:
         "server; key in OPENAI_API_KEY), local (a transformers model folder)",
     )
     group = parser.add_argument_group("parser options")
-    group.add_argument("--model", help="openai: model name (gpt-4o); local: model folder")
+    group.add_argument(
+        "--model", help="openai: model name (gpt-4o); local, embedded: model folder"
+    )
     group.add_argument("--base-url", help="openai: server URL, e.g. http://localhost:8000/v1")
     group.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"))
     group.add_argument("--request-timeout", type=float, help="openai: seconds per request")
@@ -119,7 +114,8 @@ def parser_options_from_settings(settings: dict[str, Any]) -> tuple[str, dict[st
     """The parser name and its options from the shared settings vocabulary.
 
     The CLI's flags, the pipeline's options and the Blender preferences (via the worker) all
-    speak it: ``parser``, ``vlm_model`` (openai's model), ``local_model`` (the local model
+    speak it: ``parser``, ``vlm_model`` (openai's model), ``parser_model`` (the embedded
+    model folder), ``local_model`` (the local model
     folder), ``base_url``, ``device``, ``dtype``, ``request_timeout``, ``reference_images``,
     ``axis_check``. Keys a parser does not use are ignored; None means "the default".
     """
@@ -139,6 +135,8 @@ def parser_options_from_settings(settings: dict[str, Any]) -> tuple[str, dict[st
             "dtype": settings.get("dtype"),
             "reference_images": settings.get("reference_images"),
         }
+    elif name == "embedded":
+        options = {"model_path": settings.get("parser_model"), "device": settings.get("device")}
     else:
         options = {}
     return name, {k: v for k, v in options.items() if v not in (None, "")}
@@ -151,6 +149,7 @@ def parser_options_from_args(args: argparse.Namespace) -> tuple[str, dict[str, A
             "parser": args.parser,
             "vlm_model": args.model,
             "local_model": args.model,
+            "parser_model": args.model,
             "base_url": args.base_url,
             "device": getattr(args, "device", None),
             "dtype": args.dtype,
@@ -201,11 +200,19 @@ def _local_factory(options):
     return LocalParser(options)
 
 
+def _embedded_factory(options):
+    from spark_blender.perception.embedded.parser import EmbeddedParser
+
+    return EmbeddedParser(options)
+
+
 def _register_builtins() -> None:
     # Importing the options types loads neither openai nor torch: both are imported on use.
+    from spark_blender.perception.embedded.parser import EmbeddedOptions
     from spark_blender.perception.local_parser import LocalOptions
     from spark_blender.perception.openai_parser import OpenAIOptions
 
+    register_parser("embedded", _embedded_factory, EmbeddedOptions)
     register_parser("openai", _openai_factory, OpenAIOptions)
     register_parser("local", _local_factory, LocalOptions)
 

@@ -3,7 +3,13 @@
 `ParseResult.save(out)` writes a folder atomically (a temporary sibling renamed into place):
 ``coarse.json`` (the coarse URDF), ``parse.json`` (parser, model, server host, usage, cost,
 warnings, repairs, prompt versions), ``parts/<name>.png`` (per-part reference images) and
-``moved.png`` (the moved-state image, when there is one). No credential is ever part of it.
+``moved.png`` (the moved-state image, when there is one), ``mask.png`` (the object's foreground
+mask) and ``part_masks/<name>.png`` (coarse per-part masks) from parsers that make them. No
+credential is ever part of it.
+
+The embedded parser also fills ``mask`` and ``part_masks`` (mode "L", the input's size, 255 =
+inside), ``features`` (``{"global": (D,), "patches": (h, w, D)}`` float32 image features for the
+part DiT) and ``category_probs`` (its top-3 categories with probabilities).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -100,6 +107,10 @@ class ParseResult:
     repairs: list[str] = field(default_factory=list)
     prompts: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    mask: Image.Image | None = None  # foreground mask, mode "L", input size
+    part_masks: dict[str, Image.Image] = field(default_factory=dict)  # mode "L", input size
+    features: dict[str, Any] | None = None  # {"global": (D,), "patches": (h, w, D)} ndarrays
+    category_probs: list[tuple[str, float]] = field(default_factory=list)  # top-3
 
     @property
     def cost_usd(self) -> float | None:
@@ -119,6 +130,9 @@ class ParseResult:
             "repairs": self.repairs,
             "prompts": self.prompts,
             "seconds": round(self.seconds, 3),
+            "category_probs": [[c, round(float(p), 4)] for c, p in self.category_probs],
+            "mask": self.mask is not None,
+            "part_masks": sorted(self.part_masks),
         }
 
     def save(self, out_dir: Path | str, overwrite: bool = False) -> Path:
@@ -135,6 +149,12 @@ class ParseResult:
                 image.save(stage / "parts" / f"{safe_file_name(name)}.png")
             if self.moved_image is not None:
                 self.moved_image.save(stage / "moved.png")
+            if self.mask is not None:
+                self.mask.save(stage / "mask.png")
+            if self.part_masks:
+                (stage / "part_masks").mkdir()
+            for name, image in self.part_masks.items():
+                image.save(stage / "part_masks" / f"{safe_file_name(name)}.png")
         return out_dir
 
 

@@ -13,8 +13,15 @@ A coarse URDF is the structure of the object in one photo, before any geometry e
   the positive direction), a coarse ``pivot`` in the *normalised object frame* (the canonical
   frame divided by the size: x and y in [-0.5, 0.5], z in [0, 1]; front face at y = -0.5),
   ``limits`` (radians or metres, containing 0 = closed), ``box_2d`` (``[x0, y0, x1, y1]``,
-  fractions of the image width and height, origin top-left) and an optional ``mask`` (a polygon
-  of ``[x, y]`` image fractions, or null).
+  fractions of the image width and height, origin top-left), an optional ``mask`` (a polygon
+  of ``[x, y]`` image fractions, or null) and ``observed``: the joint value the photo shows
+  (radians or metres, inside the limits; 0 = closed; a laptop photographed open has its screen's
+  opening angle here).
+
+`CoarseURDF.to_skeleton()` is the hand-over to generation and refinement: a core
+`ArticulatedObject` of links without geometry (root ``base``, link names = part names, joint
+names = ``<part>_joint``, joints in metres in the canonical frame), the core `Camera` of the
+estimated view and the observed configuration (joint name -> value).
 
 `coarse_urdf_json_schema()` exports the JSON Schema for strict structured outputs (every field
 required, null for optional, no numeric or length keywords: the common subset that OpenAI,
@@ -93,10 +100,25 @@ class CoarsePart:
     limits: list[float]  # [lower, upper], radians (revolute) or metres (prismatic)
     box_2d: list[float]  # [x0, y0, x1, y1], image fractions, origin top-left
     mask: list[list[float]] | None = None  # polygon of [x, y] image fractions
+    observed: float = 0.0  # the joint value the photo shows (radians or metres; 0 = closed)
 
     @property
     def movable(self) -> bool:
         return self.joint_type in MOVABLE_TYPES
+
+    @property
+    def joint_name(self) -> str:
+        """The name of the joint that moves this part in `CoarseURDF.to_skeleton()`."""
+        return f"{self.name}_joint"
+
+
+@dataclass
+class Skeleton:
+    """`CoarseURDF.to_skeleton()`: links without geometry, the view and the observed pose."""
+
+    model: Any  # core.model.ArticulatedObject
+    camera: Any  # core.camera.Camera
+    observed: dict[str, float]  # joint name -> value the photo shows
 
 
 @dataclass
@@ -122,6 +144,52 @@ class CoarseURDF:
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **asdict(self)}
 
+    def to_skeleton(self, width: int = 512, height: int = 512, margin: float = 1.1) -> Skeleton:
+        """The core skeleton, the core camera (`width` x `height` pixels) and the observed pose.
+
+        Links carry no geometry; each link's frame sits on its joint's pivot (metres, canonical
+        frame), so a joint's origin is its pivot relative to its parent's. The camera looks at
+        the centre of the size box from ``camera.azimuth_deg`` / ``elevation_deg`` with
+        ``fov_deg``, far enough away that the box's bounding sphere times `margin` fits.
+        """
+        import numpy as np
+
+        from spark_blender.core.camera import Camera
+        from spark_blender.core.model import ArticulatedObject, Joint, Link
+        from spark_blender.core.transforms import translation
+
+        pivots = {ROOT: np.zeros(3)}
+        links = [Link(ROOT, label="base")]
+        joints = []
+        observed: dict[str, float] = {}
+        for part in _parents_first(list(self.parts)):
+            pivot = np.asarray(self.pivot_metres(part), dtype=float)
+            pivots[part.name] = pivot
+            links.append(Link(part.name, label=part.label))
+            lower, upper = part.limits
+            joints.append(Joint(
+                name=part.joint_name, type=part.joint_type, parent=part.parent, child=part.name,
+                origin=translation(pivot - pivots[part.parent]), axis=np.asarray(part.axis, float),
+                lower=float(lower), upper=float(upper), label=part.label,
+            ))  # fmt: skip
+            if part.movable:
+                observed[part.joint_name] = float(part.observed)
+        model = ArticulatedObject("coarse", links, joints, category=self.category)
+        w, d, h = (float(v) for v in self.size_m)
+        centre = np.array([0.0, 0.0, h / 2])
+        radius = 0.5 * math.sqrt(w * w + d * d + h * h)
+        half_fov = math.radians(self.camera.fov_deg) / 2
+        half_fov = min(half_fov, math.atan(math.tan(half_fov) * height / width))
+        distance = margin * radius / math.sin(half_fov)
+        az, el = math.radians(self.camera.azimuth_deg), math.radians(self.camera.elevation_deg)
+        direction = np.array(
+            [math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)]
+        )
+        camera = Camera.look_at(
+            centre + distance * direction, centre, width, height, self.camera.fov_deg
+        )
+        return Skeleton(model, camera, observed)
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
 
@@ -144,7 +212,8 @@ def part_json_schema() -> dict:
         "type": "object",
         "additionalProperties": False,
         "required": [
-            "name", "label", "parent", "joint_type", "axis", "pivot", "limits", "box_2d", "mask"
+            "name", "label", "parent", "joint_type", "axis", "pivot", "limits", "box_2d", "mask",
+            "observed",
         ],
         "properties": {
             "name": {"type": "string", "description": "unique part name, e.g. door_left"},
@@ -161,6 +230,11 @@ def part_json_schema() -> dict:
                     {"type": "null"},
                 ],
                 "description": "outline polygon of the part, or null",
+            },
+            "observed": {
+                "type": "number",
+                "description": "the joint value the photo shows (radians or metres, inside the "
+                "limits; 0 = closed)",
             },
         },
     }  # fmt: skip
@@ -398,6 +472,7 @@ class _Checker:
         pivot = self.numbers(item.get("pivot", [0.0, 0.0, 0.5]), 3, f"{where} pivot")
         limits = self.numbers(item.get("limits", [0.0, 0.0]), 2, f"{where} limits")
         box = self.box(item.get("box_2d"), where)
+        observed = self.observed(item.get("observed", 0.0), where)
         if None in (joint_type, axis, pivot, limits, box):
             return None
         label = item.get("label")
@@ -410,9 +485,39 @@ class _Checker:
         if axis is None:
             return None
         pivot = self.pivot(pivot, where)
+        degrees = joint_type == "revolute" and max(map(abs, limits)) > _MAX_REVOLUTE_RAD
+        given_axis = axis
         axis, limits = self.limits(limits, axis, joint_type, where)
+        if degrees:
+            observed = math.radians(observed)
+        if axis != given_axis:  # the limits were flipped to open positively: so is the value
+            observed = -observed
+        observed = self.observed_in_limits(observed, limits, joint_type, where)
         mask = self.mask(item.get("mask"), where)
-        return CoarsePart(name, label.strip(), parent, joint_type, axis, pivot, limits, box, mask)
+        return CoarsePart(
+            name, label.strip(), parent, joint_type, axis, pivot, limits, box, mask, observed
+        )
+
+    def observed(self, value: Any, where: str) -> float:
+        if value is None:
+            return 0.0
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
+            self.repairs.append(f"{where}: observed value {_show(value)} unreadable; set to 0")
+            return 0.0
+        return float(value)
+
+    def observed_in_limits(
+        self, value: float, limits: list[float], joint_type: str, where: str
+    ) -> float:
+        if joint_type == "fixed":
+            return 0.0
+        if joint_type == "continuous":
+            return value
+        clipped = min(max(value, limits[0]), limits[1])
+        if clipped != value:
+            self.repairs.append(f"{where}: observed value {value:.4g} clipped into the limits")
+        return clipped
 
     def joint_type(self, value: Any, where: str) -> str | None:
         if isinstance(value, str):

@@ -32,6 +32,7 @@ GOOD_COARSE = {
             "limits": [0.0, 1.57],
             "box_2d": [0.2, 0.45, 0.5, 0.9],
             "mask": None,
+            "observed": 0.0,
         },
         {
             "name": "door_right",
@@ -43,6 +44,7 @@ GOOD_COARSE = {
             "limits": [0.0, 1.57],
             "box_2d": [0.5, 0.45, 0.8, 0.9],
             "mask": None,
+            "observed": 0.0,
         },
         {
             "name": "drawer_top",
@@ -54,6 +56,7 @@ GOOD_COARSE = {
             "limits": [0.0, 0.35],
             "box_2d": [0.2, 0.1, 0.8, 0.3],
             "mask": [[0.2, 0.1], [0.8, 0.1], [0.8, 0.3], [0.2, 0.3]],
+            "observed": 0.0,
         },
         {
             "name": "handle",
@@ -65,6 +68,7 @@ GOOD_COARSE = {
             "limits": [0.0, 0.0],
             "box_2d": [0.45, 0.18, 0.55, 0.22],
             "mask": None,
+            "observed": 0.0,
         },
     ],
 }

@@ -24,12 +24,13 @@ def test_openai_and_local_are_built_from_plain_option_dicts():
     local = parsers.get_parser("local", {"model_path": "/models/qwen", "device": "cuda"})
     assert isinstance(local, LocalParser) and local.options.device == "cuda"
     assert parsers.parser_options_type("local") is LocalOptions
-    assert parsers.available_parsers()[:2] == ["openai", "local"]
+    assert parsers.available_parsers()[:3] == ["embedded", "openai", "local"]
 
 
-def test_embedded_parser_is_a_clear_error_until_registered():
-    with pytest.raises(PerceptionError, match="embedded parser is not available yet"):
-        parsers.get_parser("embedded")
+def test_embedded_parser_without_a_model_folder_is_a_clear_error(tmp_path):
+    parser = parsers.get_parser("embedded", {"model_path": str(tmp_path / "none")})
+    with pytest.raises(PerceptionError, match="has no config.json"):
+        parser.load()
 
 
 def test_unknown_parser_and_unknown_options_are_clear_errors():
@@ -174,8 +175,9 @@ def test_parse_verb_failure_is_one_line_and_leaves_no_folder(
 
 
 def test_parse_verb_embedded_and_missing_image_are_one_line_errors(photo, tmp_path, capsys):
-    assert main(["parse", str(photo), "-o", str(tmp_path / "o")]) == 2
-    assert "embedded parser is not available yet" in capsys.readouterr().err
+    missing = str(tmp_path / "no_model")
+    assert main(["parse", str(photo), "-o", str(tmp_path / "o"), "--model", missing]) == 2
+    assert "has no config.json" in capsys.readouterr().err
     assert main(["parse", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o")]) == 2
     assert "nope.png' does not exist" in capsys.readouterr().err
 

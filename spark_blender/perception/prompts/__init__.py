@@ -22,7 +22,7 @@ _FOLDER = Path(__file__).parent
 
 PROMPT_VERSIONS: dict[str, int] = {
     "category": 1,
-    "template": 1,
+    "template": 2,
     "axis_check": 1,
     "repair": 1,
     "local_format": 1,

@@ -1,0 +1,260 @@
+"""Training batches for the embedded parser: synth shards -> augmented images + targets.
+
+Shards are read a few at a time (a shuffle buffer), so memory stays at a few hundred MB for any
+dataset size. Every (sample, pose) is one training image; per image, in this order:
+
+1. mirror left-right (p 0.5) with the record mirrored too (`targets.mirror_record`: hinge
+   sides swap, azimuth changes sign);
+2. per-link colour remaps (p 0.5): each link's pixels get their own gain and offset, so colours
+   stop following parts or follow them with high contrast (dark interiors, bright fronts);
+   a shiny variant mixes a grey ramp into links (metal-like);
+3. scale (0.7-1.2), translation (+-15%) and a crop to the model's input size;
+4. the background: a new one (plain, gradient, noise texture, stripes, clutter of random
+   shapes) behind the object mask, or the render's own when it has one (p 0.2);
+5. photometric: exposure, contrast, saturation / grey scale, gamma, channel swaps, blur,
+   noise and JPEG.
+
+Targets follow the warped masks: the foreground mask, per-part masks and 2D boxes; parts left
+without a visible pixel are dropped (their children then hang from the dropped part's parent).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from spark_blender.perception.embedded import targets as T
+from spark_blender.synth.dataset import SynthDataset
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor  # (B, 3, S, S) in [0, 1]
+    fg: torch.Tensor  # (B, S/2, S/2) float {0, 1}
+    category: torch.Tensor  # (B,)
+    azimuth: torch.Tensor  # (B,) degrees
+    elevation: torch.Tensor  # (B,)
+    aspect: torch.Tensor  # (B, 2)
+    parts: list[dict]  # per image: tensors of its visible parts (see `_part_tensors`)
+
+
+def _ramp(size: int, rng) -> np.ndarray:
+    angle = rng.uniform(0, 2 * np.pi)
+    y, x = np.mgrid[0:size, 0:size] / size
+    return (np.cos(angle) * x + np.sin(angle) * y)[..., None]
+
+
+def background(size: int, rng: np.random.Generator) -> np.ndarray:
+    """A random (size, size, 3) float background in [0, 1]."""
+    kind = rng.choice(["plain", "gradient", "noise", "stripes", "clutter"],
+                      p=[0.25, 0.2, 0.2, 0.1, 0.25])  # fmt: skip
+    c1, c2 = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+    if kind == "plain":
+        out = np.broadcast_to(c1, (size, size, 3)).copy()
+    elif kind == "gradient":
+        t = _ramp(size, rng)
+        t = (t - t.min()) / max(np.ptp(t), 1e-6)
+        out = c1 * (1 - t) + c2 * t
+    elif kind == "noise":
+        cells = int(rng.integers(3, 24))
+        low = rng.uniform(0, 1, (cells, cells, 3)).astype(np.float32)
+        up = np.asarray(Image.fromarray((low * 255).astype(np.uint8)).resize((size, size),
+                        Image.Resampling.BICUBIC), np.float32) / 255  # fmt: skip
+        out = c1 * 0.5 + up * 0.5
+    elif kind == "stripes":
+        period = rng.uniform(4, 40)
+        t = (np.sin(_ramp(size, rng) * size * 2 * np.pi / period) > 0).astype(float)
+        out = c1 * (1 - t) + c2 * t
+    else:
+        out = np.broadcast_to(c1, (size, size, 3)).copy()
+        y, x = np.mgrid[0:size, 0:size]
+        for _ in range(int(rng.integers(4, 16))):
+            cx, cy = rng.uniform(-0.1, 1.1, 2) * size
+            rx, ry = rng.uniform(0.03, 0.35, 2) * size
+            colour = rng.uniform(0, 1, 3)
+            if rng.random() < 0.5:
+                inside = (np.abs(x - cx) < rx) & (np.abs(y - cy) < ry)
+            else:
+                inside = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 < 1
+            out[inside] = colour
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def _recolour(rgb: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per-link gains and offsets (and a metal-like grey ramp on some links)."""
+    out = rgb.copy()
+    for link in np.unique(ids):
+        if link == 0 or rng.random() < 0.3:
+            continue
+        where = ids == link
+        pixels = out[where]
+        if rng.random() < 0.2:  # metal: grey, high contrast, a reflection ramp
+            grey = pixels.mean(1, keepdims=True)
+            ramp = _ramp(rgb.shape[0], rng)[where]
+            ramp = np.sin(ramp * rng.uniform(3, 12) + rng.uniform(0, 6)) * 0.5 + 0.5
+            pixels = np.clip(0.3 * grey + 0.7 * ramp * rng.uniform(0.5, 1.2), 0, 1)
+            pixels = np.repeat(pixels, 3, 1) * rng.uniform(0.85, 1.0, 3)
+        else:
+            pixels = pixels * rng.uniform(0.2, 1.6, 3) + rng.uniform(-0.25, 0.25, 3)
+        out[where] = np.clip(pixels, 0, 1)
+    return out
+
+
+def _photometric(img: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Exposure, contrast, saturation, gamma, channel swaps, blur, noise on one (3, S, S)."""
+    img = img * float(rng.uniform(0.6, 1.4))
+    mean = img.mean()
+    img = (img - mean) * float(rng.uniform(0.6, 1.5)) + mean
+    grey = img.mean(0, keepdim=True)
+    saturation = 0.0 if rng.random() < 0.15 else float(rng.uniform(0.3, 1.5))
+    img = grey + (img - grey) * saturation
+    img = img.clamp(0, 1) ** float(rng.uniform(0.7, 1.4))
+    if rng.random() < 0.15:
+        img = img[torch.as_tensor(rng.permutation(3))]
+    if rng.random() < 0.3:
+        sigma = float(rng.uniform(0.4, 1.3))
+        k = torch.exp(-(torch.arange(-2, 3, dtype=torch.float32) ** 2) / (2 * sigma**2))
+        k = k / k.sum()
+        img = F.conv2d(img[:, None], k.view(1, 1, 1, 5), padding=(0, 2))
+        img = F.conv2d(img, k.view(1, 1, 5, 1), padding=(2, 0))[:, 0]
+    if rng.random() < 0.5:
+        img = img + torch.randn_like(img) * float(rng.uniform(0.0, 0.04))
+    img = img.clamp(0, 1)
+    if rng.random() < 0.3:
+        array = (img.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, "JPEG", quality=int(rng.integers(25, 90)))
+        img = torch.from_numpy(np.asarray(Image.open(buffer), np.float32) / 255).permute(2, 0, 1)
+    return img
+
+
+def _part_tensors(parts: list[T.PartTarget], ids: torch.Tensor, size: int) -> dict:
+    """Targets of the parts visible in the warped id map `ids` (S, S)."""
+    keep, boxes, masks = [], [], []
+    for k, part in enumerate(parts):
+        where = ids == part.mask_id
+        if int(where.sum()) < 2:
+            continue
+        ys, xs = torch.nonzero(where, as_tuple=True)
+        x0, x1 = xs.min().item() / size, (xs.max().item() + 1) / size
+        y0, y1 = ys.min().item() / size, (ys.max().item() + 1) / size
+        boxes.append([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0])
+        masks.append(F.avg_pool2d(where[None].float(), 4)[0])
+        keep.append(k)
+    new_index = {k: i for i, k in enumerate(keep)}
+
+    def parent_of(k: int) -> int:  # walk up past dropped parts
+        p = parts[k].parent
+        while p and (p - 1) not in new_index:
+            p = parts[p - 1].parent
+        return 0 if p == 0 else new_index[p - 1] + 1
+
+    chosen = [parts[k] for k in keep]
+    n = len(chosen)
+    return {
+        "label": torch.tensor([p.label for p in chosen], dtype=torch.long),
+        "type": torch.tensor([p.type for p in chosen], dtype=torch.long),
+        "parent": torch.tensor([parent_of(k) for k in keep], dtype=torch.long),
+        "axis": torch.tensor([p.axis for p in chosen], dtype=torch.long),
+        "pivot": torch.tensor([p.pivot for p in chosen], dtype=torch.long),
+        "pivot_offset": torch.tensor([p.pivot_offset for p in chosen]).view(n, 2),
+        "box2d": torch.tensor(boxes).view(n, 4),
+        "box3d": torch.tensor([p.box3d for p in chosen]).view(n, 6),
+        "limits": torch.tensor([p.limits for p in chosen]).view(n, 2),
+        "observed": torch.tensor([p.observed for p in chosen]).view(n),
+        "mask": torch.stack(masks) if masks else torch.zeros(0, size // 4, size // 4),
+    }
+
+
+def make_item(rgba, ids, meta, pose: str, size: int, rng, augment: bool = True):
+    """One training image and its targets from one rendered view."""
+    record = meta
+    azimuth, elevation = T.camera_targets(meta["camera"])
+    if augment and rng.random() < 0.5:
+        rgba, ids = rgba[:, ::-1], ids[:, ::-1]
+        record = T.mirror_record(meta)
+        azimuth = -azimuth
+    rgb = rgba[..., :3].astype(np.float32) / 255
+    transparent = rgba[..., 3].min() < 128
+    if augment and rng.random() < 0.5:
+        rgb = _recolour(rgb, ids, rng)
+    parts = T.encode_parts(record, meta["poses"][pose])
+    src = rgb.shape[0]
+    if augment:
+        scale = float(rng.uniform(0.7, 1.2))  # > 1: zoom in
+        shift = rng.uniform(-0.15, 0.15, 2)
+    else:
+        scale, shift = 1.0, np.zeros(2)
+    theta = torch.tensor([[1 / scale, 0, shift[0]], [0, 1 / scale, shift[1]]], dtype=torch.float32)
+    grid = F.affine_grid(theta[None], (1, 3, size, size), align_corners=False)
+    rgb_t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+    ids_t = torch.from_numpy(np.ascontiguousarray(ids)).float()[None, None]
+    keep_own = augment and not transparent and rng.random() < 0.2
+    warped = F.grid_sample(rgb_t, grid, "bilinear", "border" if keep_own else "zeros", False)[0]
+    ids_w = F.grid_sample(ids_t, grid, "nearest", "zeros", False)[0, 0].round().long()
+    fg = (ids_w > 0).float()
+    if not keep_own:
+        bg = background(size, rng) if augment else np.full((size, size, 3), 200 / 255, np.float32)
+        bg_t = torch.from_numpy(bg).permute(2, 0, 1)
+        alpha = F.avg_pool2d(F.pad(fg[None, None], (1, 1, 1, 1), mode="replicate"), 3, 1)[0]
+        alpha = torch.where(fg[None] > 0, torch.maximum(alpha, torch.tensor(0.5)), alpha * 0.5)
+        warped = warped * alpha + bg_t * (1 - alpha)
+    image = _photometric(warped, rng) if augment else warped.clamp(0, 1)
+    del src
+    return {
+        "image": image,
+        "fg": F.avg_pool2d(fg[None, None], 2)[0, 0].gt(0.5).float(),
+        "category": T.CATEGORIES.index(meta["category"]),
+        "azimuth": azimuth,
+        "elevation": elevation,
+        "aspect": T.aspect_target(record),
+        "parts": _part_tensors(parts, ids_w, size),
+    }
+
+
+def collate(items: list[dict]) -> Batch:
+    return Batch(
+        images=torch.stack([i["image"] for i in items]),
+        fg=torch.stack([i["fg"] for i in items]),
+        category=torch.tensor([i["category"] for i in items]),
+        azimuth=torch.tensor([i["azimuth"] for i in items], dtype=torch.float32),
+        elevation=torch.tensor([i["elevation"] for i in items], dtype=torch.float32),
+        aspect=torch.tensor([i["aspect"] for i in items], dtype=torch.float32),
+        parts=[i["parts"] for i in items],
+    )
+
+
+def batches(
+    root,
+    batch_size: int,
+    size: int,
+    rng: np.random.Generator,
+    shards_at_once: int = 3,
+    augment: bool = True,
+) -> Iterator[Batch]:
+    """Endless augmented batches: a few random shards at a time, every pose an image."""
+    ds = SynthDataset(root)
+    n_shards = len(ds.manifest["shards"])
+    poses = ds.poses
+    while True:
+        chosen = rng.choice(n_shards, size=min(shards_at_once, n_shards), replace=False)
+        pool = []
+        for number in chosen:
+            data = ds._shard(int(number))
+            for j in range(len(data["meta"])):
+                pool += [(data, j, p) for p in range(len(poses))]
+        ds._cached = None
+        order = rng.permutation(len(pool))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            items = []
+            for index in order[start : start + batch_size]:
+                data, j, p = pool[index]
+                items.append(make_item(data["rgba"][j, p], data["mask"][j, p], data["meta"][j],
+                                       poses[p], size, rng, augment))  # fmt: skip
+            yield collate(items)

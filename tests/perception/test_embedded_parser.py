@@ -1,0 +1,133 @@
+"""The embedded parser: a few training steps on a tiny synth dataset, resume, then parse."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+from spark_blender.perception.embedded import targets as T  # noqa: E402
+from spark_blender.perception.embedded.parser import EmbeddedParser, load_photo  # noqa: E402
+from spark_blender.perception.errors import PerceptionError  # noqa: E402
+from spark_blender.perception.parsers import get_parser  # noqa: E402
+from spark_blender.synth.dataset import SynthConfig, SynthDataset, write_dataset  # noqa: E402
+from spark_blender.training import train_parser  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("embedded")
+    config = SynthConfig(categories=("StorageFurniture", "Laptop"), n=2, seed=13, size=96,
+                         random_poses=1, shard_size=2)  # fmt: skip
+    write_dataset(config, root / "data")
+    return root
+
+
+def _train(root, steps: int, resume: bool = False) -> int:
+    p = argparse.ArgumentParser()
+    train_parser.add_arguments(p)
+    argv = ["--data", str(root / "data"), "--out", str(root / "model"), "--work",
+            str(root / "work"), "--steps", str(steps), "--batch-size", "4", "--seed", "5",
+            "--checkpoint-every", "2", "--workers", "0"]  # fmt: skip
+    return train_parser.run(p.parse_args(argv + (["--resume"] if resume else [])))
+
+
+def test_train_resume_and_parse(tiny, tmp_path):
+    assert _train(tiny, 2) == 0
+    assert (tiny / "model" / "config.json").is_file()
+    assert any(p.suffix == ".safetensors" for p in (tiny / "model").iterdir())
+    assert _train(tiny, 3, resume=True) == 0
+    losses = [
+        json.loads(line) for line in (tiny / "work" / "losses.jsonl").read_text().splitlines()
+    ]
+    assert [r["step"] for r in losses] == [1, 2, 3]  # resumed at 2, not restarted
+    assert all(math.isfinite(r["total"]) for r in losses)
+    config = json.loads((tiny / "model" / "config.json").read_text())
+    assert set(config["height_prior_m"]) == {"StorageFurniture", "Laptop"}
+
+    sample = SynthDataset(tiny / "data")[0]
+    photo = Image.fromarray(sample["rgba"][0])  # RGBA: the background may be transparent
+    parser = get_parser("embedded", {"model_path": str(tiny / "model")})
+    assert isinstance(parser, EmbeddedParser)
+    # an opaque photo (no alpha): the mask comes from the model
+    opaque = photo.convert("RGB")
+    try:
+        result = parser.parse(opaque)
+    except PerceptionError as exc:  # an untrained model may find no object: a clear error
+        assert "no object found" in str(exc)
+    else:
+        assert result.parser == "embedded"
+        assert result.mask.mode == "L" and result.mask.size == opaque.size
+        assert len(result.category_probs) == 3
+        assert result.features["global"].ndim == 1
+        assert result.features["patches"].ndim == 3
+        for name, mask in result.part_masks.items():
+            assert mask.size == opaque.size and name in result.part_images
+        result.save(tmp_path / "out")
+        assert (tmp_path / "out" / "mask.png").is_file()
+
+
+def test_real_alpha_is_the_mask(tiny):
+    rgba = np.zeros((80, 100, 4), np.uint8)
+    rgba[20:60, 30:70] = (180, 120, 60, 255)
+    parser = EmbeddedParser()
+    parser.options.model_path = str(tiny / "model")
+    if not (tiny / "model" / "config.json").is_file():
+        pytest.skip("needs the model of test_train_resume_and_parse")
+    result = parser.parse(Image.fromarray(rgba, "RGBA"))
+    mask = np.asarray(result.mask) > 127
+    assert mask.sum() == 40 * 40 and mask[20:60, 30:70].all()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_text("not an image"), "cannot be read as an image"),
+        (lambda p: p.write_bytes(b""), "is empty"),
+        (lambda p: Image.new("RGB", (1, 1)).save(p), "at least 16 pixels"),
+        (lambda p: Image.new("CMYK", (32, 32)).save(p, "JPEG"), "CMYK"),
+        (lambda p: Image.new("I;16", (32, 32)).save(p), "16-bit"),
+    ],
+)
+def test_bad_inputs_are_one_clear_error(tmp_path, make, message):
+    path = tmp_path / "bad.png"
+    make(path)
+    with pytest.raises(PerceptionError, match=message):
+        load_photo(path)
+
+
+def test_truncated_png_is_a_clear_error(tmp_path):
+    path = tmp_path / "cut.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 255, (64, 64, 3), np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:400])
+    with pytest.raises(PerceptionError, match="cannot be read"):
+        load_photo(path)
+
+
+def test_mirror_swaps_hinge_sides():
+    record = {
+        "links": [
+            {"name": "base", "label": "base", "mask_id": 1, "bbox_min": [-0.5, -0.2, 0],
+             "bbox_max": [0.5, 0.2, 1.0]},
+            {"name": "door_0", "label": "door", "mask_id": 2, "bbox_min": [-0.5, -0.22, 0.0],
+             "bbox_max": [0.0, -0.2, 1.0]},
+        ],
+        "joints": [{"name": "joint_0", "type": "revolute", "label": "door", "parent": "base",
+                    "child": "door_0", "pivot": [-0.5, -0.2, 0.0], "axis": [0, 0, -1],
+                    "lower": 0.0, "upper": 1.5}],
+    }  # fmt: skip
+    left = T.encode_parts(record, {"joint_0": 0.75})[0]
+    right = T.encode_parts(T.mirror_record(record), {"joint_0": 0.75})[0]
+    assert T.AXES[left.axis] == "-Z" and T.AXES[right.axis] == "+Z"
+    assert left.observed == pytest.approx(0.5) and right.observed == pytest.approx(0.5)
+    pivot_l, _ = T.decode_joint(left.box3d, left.axis, left.pivot, left.pivot_offset)
+    pivot_r, _ = T.decode_joint(right.box3d, right.axis, right.pivot, right.pivot_offset)
+    assert pivot_l[0] == pytest.approx(-0.5) and pivot_r[0] == pytest.approx(0.5)
+    assert pivot_l[1] == pytest.approx(pivot_r[1])
