@@ -81,6 +81,7 @@ class ReconstructResult:
     check_passed: bool | None
     check_text: str
     seconds: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         joints = [
@@ -100,6 +101,7 @@ class ReconstructResult:
             "fit_iou": None if self.fit_iou is None else [round(v, 4) for v in self.fit_iou],
             "sim_ready": self.check_passed,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "warnings": self.warnings,
         }
 
     def to_text(self) -> str:
@@ -117,6 +119,7 @@ class ReconstructResult:
         check = {True: "PASSED", False: "FAILED", None: "not run"}[self.check_passed]
         lines.append(f"  check        {check}")
         lines.append(f"  preview      {self.folder / 'preview.png'}")
+        lines += [f"  warning      {w}" for w in self.warnings]
         total = sum(self.seconds.values())
         lines.append(
             f"  time         {total:.1f} s ("
@@ -295,7 +298,8 @@ def reconstruct(
     clock.lap("parse")
 
     step("generate", 0.2, f"{coarse.category}: generating {opts.samples} hypotheses")
-    hypotheses = _generate(parsed, photo, mask, opts)
+    warnings: list[str] = []
+    coarse, hypotheses = _generate(parsed, photo, mask, opts, warnings)
     clock.lap("generate")
 
     step("verify", 0.4, f"scoring {len(hypotheses)} hypotheses against the mask")
@@ -335,7 +339,7 @@ def reconstruct(
         clock.lap("check")
     step("done", 1.0, f"wrote {urdf}")
     return ReconstructResult(out, urdf, obj, camera, observed, coarse.category, scores, chosen,
-                             fit_iou, passed, text, clock.seconds)  # fmt: skip
+                             fit_iou, passed, text, clock.seconds, warnings)  # fmt: skip
 
 
 def _validate(opts: ReconstructOptions, out: Path) -> None:
@@ -374,24 +378,53 @@ def _parse(parser, photo: Image.Image, name: str):
         raise ReconstructError(f"{name}: {one_line(exc)}") from None
 
 
-def _generate(parsed, photo: Image.Image, mask: np.ndarray, opts: ReconstructOptions):
+def _generate(parsed, photo: Image.Image, mask: np.ndarray, opts: ReconstructOptions, warnings):
+    """K hypotheses; a part no hypothesis can place (the decoder refuses it: it cannot move
+    without hitting its neighbours, say) is dropped with its children and the rest generated
+    again, so a doubtful part costs that part, not the whole reconstruction."""
+    import copy
+
     from spark_blender.generation import generate
+    from spark_blender.generation.tokens import DecodeError
 
     cutout = photo.convert("RGBA")
-    alpha = Image.fromarray((mask * 255).astype(np.uint8), "L")
-    cutout.putalpha(alpha)
-    hypotheses = generate(
-        parsed.coarse,
-        cutout,
-        dict(parsed.part_images),
-        k=opts.samples,
-        seed=opts.seed,
-        device=opts.device,
-        features=getattr(parsed, "features", None),
-    )
-    if not hypotheses:
-        raise ReconstructError(f"the part DiT gave no valid object for a {parsed.coarse.category}")
-    return hypotheses
+    cutout.putalpha(Image.fromarray((mask * 255).astype(np.uint8), "L"))
+    coarse = copy.deepcopy(parsed.coarse)
+    while True:
+        try:
+            hypotheses = generate(coarse, cutout, dict(parsed.part_images), k=opts.samples,
+                                  seed=opts.seed, device=opts.device,
+                                  features=getattr(parsed, "features", None))  # fmt: skip
+        except DecodeError as exc:
+            dropped = _refused_part(coarse, str(exc))
+            if dropped is None:
+                raise ReconstructError(
+                    f"the part DiT gave no valid object: {one_line(exc)}"
+                ) from None
+            warnings.append(f"dropped part '{dropped}': {one_line(exc)}")
+            continue
+        if hypotheses:
+            return coarse, hypotheses
+
+
+def _refused_part(coarse, message: str) -> str | None:
+    """Remove the part a decoder error names (else the last part) and its subtree from
+    `coarse`; returns its name, or None when there is no part left to remove."""
+    import re
+
+    if not coarse.parts:
+        return None
+    names = [p.name for p in coarse.parts]
+    found = re.search(r"part '([^']+)'", message)
+    name = found.group(1) if found and found.group(1) in names else names[-1]
+    doomed = {name}
+    grew = True
+    while grew:
+        children = {p.name for p in coarse.parts if p.parent in doomed} - doomed
+        grew = bool(children)
+        doomed |= children
+    coarse.parts = [p for p in coarse.parts if p.name not in doomed]
+    return name
 
 
 def _verify(hypotheses, coarse, mask, part_masks):
