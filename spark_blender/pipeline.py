@@ -166,12 +166,36 @@ def alpha_mask(image: Image.Image) -> np.ndarray | None:
 
 
 def _mask_of(result, image: Image.Image, name: str) -> np.ndarray:
+    """The object mask: the alpha when it is real; else, on a plain backdrop (the border's
+    colour barely varies), the pixels that differ from it (the largest blob, holes filled);
+    else the parser's mask."""
     mask = alpha_mask(image)
+    if mask is None:
+        mask = backdrop_mask(image)
     if mask is None and getattr(result, "mask", None) is not None:
         mask = np.asarray(result.mask.convert("L").resize(image.size)) > 127
     if mask is None:
         raise ReconstructError(f"{name}: the parser gave no object mask and the image has no alpha")
     return _check_mask(mask, name)
+
+
+def backdrop_mask(image: Image.Image, spread: float = 6.0, tolerance: float = 0.1):
+    """The object on a plain backdrop, or None when the border is not one colour (its pixels'
+    median absolute deviation above `spread` levels of 255 in some channel)."""
+    from scipy import ndimage
+
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    median = np.median(border, axis=0)
+    if np.median(np.abs(border - median), axis=0).max() > spread:
+        return None
+    mask = np.abs(rgb - median).max(axis=2) > 255.0 * tolerance
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return mask
+    sizes = ndimage.sum(mask, labels, range(1, count + 1))
+    keep = np.isin(labels, 1 + np.nonzero(sizes >= 0.05 * sizes.max())[0])
+    return ndimage.binary_fill_holes(keep)
 
 
 def _check_mask(mask: np.ndarray, name: str) -> np.ndarray:
