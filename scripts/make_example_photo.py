@@ -41,7 +41,7 @@ def main() -> int:
     record = {
         "category": CATEGORY,
         "object_seed": SEED,
-        "camera": camera.to_json(),
+        "camera": camera.to_dict(),
         "observed_configuration": observed,
         "movable_joints": len(obj.movable_joints),
         "extent": (bounds[1] - bounds[0]).tolist(),

@@ -4,7 +4,6 @@ joint tools (rest pose, move to limits, preview motion, set pivot)."""
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
@@ -178,6 +177,7 @@ class SPARK_OT_import_urdf(Operator, ImportHelper):
                 source=str(path),
                 with_collisions=self.collisions,
                 with_textures=self.textures,
+                name=path.stem,
             )
         except Exception as exc:  # one line naming the file and the problem
             self.report({"ERROR"}, f"Import URDF '{path.name}': {one_line(exc, with_type=True)}")
@@ -228,7 +228,7 @@ class SPARK_OT_export_urdf(Operator, ExportHelper):
             obj = blender_scene.read_object(armature, context.evaluated_depsgraph_get())
             obj.name = path.stem
             extra = {}
-            camera = camera_json(armature, context.scene)
+            camera = blender_scene.camera_json(armature, context.scene)
             if camera is not None:
                 extra["camera.json"] = json.dumps(camera, indent=1).encode()
             options = WriteOptions(
@@ -243,30 +243,6 @@ class SPARK_OT_export_urdf(Operator, ExportHelper):
             return {"CANCELLED"}
         self.report({"INFO"}, f"Wrote {written}")
         return {"FINISHED"}
-
-
-def camera_json(armature, scene) -> dict | None:
-    """camera.json (ARCHITECTURE.md) of the SPARK camera under `armature`, if it has one."""
-    cameras = [c for c in armature.children if c.spark.role == blender_scene.ROLE_CAMERA]
-    if not cameras:
-        return None
-    cam = cameras[0]
-    stored = dict(cam.get("spark_camera", {}))
-    width = int(stored.get("width", scene.render.resolution_x))
-    height = int(stored.get("height", scene.render.resolution_y))
-    fx = cam.data.lens / cam.data.sensor_width * width
-    pose = blender_scene.rest_matrix(cam, armature)
-    return {
-        "width": width,
-        "height": height,
-        "fx": fx,
-        "fy": fx,
-        "cx": width / 2,
-        "cy": height / 2,
-        "fov_deg": math.degrees(2 * math.atan(width / (2 * fx))),
-        "cam_to_world": pose.tolist(),
-        "convention": "Blender camera: looks along local -Z, local +Y up; Z up, front -Y",
-    }
 
 
 def _select_only(context, ob) -> None:
@@ -328,6 +304,19 @@ class SPARK_OT_preview_motion(_ArmatureOperator):
         return {"FINISHED"}
 
 
+class SPARK_OT_keyframe_joints(_ArmatureOperator):
+    """Keyframe every joint's value at the current frame (the sliders are views of the bones'
+    channels, which is what gets keyed)"""
+
+    bl_idname = "spark.keyframe_joints"
+    bl_label = "Keyframe Joints"
+
+    def execute(self, context):
+        keyed = blender_scene.keyframe_joints(active_armature(context), context.scene.frame_current)
+        self.report({"INFO"}, f"Keyframed {keyed} joints at frame {context.scene.frame_current}")
+        return {"FINISHED"}
+
+
 class SPARK_OT_set_pivot(_ArmatureOperator):
     """Move a joint's pivot (its bone's head) to the 3D cursor; the parts stay where they are"""
 
@@ -381,5 +370,6 @@ CLASSES = (
     SPARK_OT_rest_pose,
     SPARK_OT_move_to_limits,
     SPARK_OT_preview_motion,
+    SPARK_OT_keyframe_joints,
     SPARK_OT_set_pivot,
 )

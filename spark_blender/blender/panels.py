@@ -68,7 +68,9 @@ class SPARK_PT_joints(_SparkPanel):
         row = layout.row(align=True)
         row.operator("spark.rest_pose", icon="LOOP_BACK")
         row.operator("spark.move_to_limits", icon="FORWARD")
-        layout.operator("spark.preview_motion", icon="PLAY")
+        row = layout.row(align=True)
+        row.operator("spark.keyframe_joints", icon="KEY_HLT")
+        row.operator("spark.preview_motion", icon="PLAY")
 
 
 class SPARK_PT_joint_details(_SparkPanel):

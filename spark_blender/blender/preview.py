@@ -19,6 +19,8 @@ import numpy as np
 from mathutils import Vector
 
 from spark_blender.blender import scene as blender_scene
+from spark_blender.blender.convert import apply_camera
+from spark_blender.core.camera import Camera
 
 
 def visual_bounds(armature: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
@@ -49,18 +51,16 @@ def render_workbench(
     scene = bpy.context.scene
     low, high = visual_bounds(armature)
     centre, radius = (low + high) / 2, float(np.linalg.norm(high - low)) / 2
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    direction = np.array([math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)])
+    width, height = resolution
+    fov_deg = math.degrees(2 * math.atan(36.0 / (2 * lens) * width / max(width, height)))
+    half_fov = math.atan(36.0 / (2 * lens)) * min(resolution) / max(resolution)
+    view = Camera.orbit(centre, 1.1 * radius / math.sin(half_fov), azimuth_deg, elevation_deg,
+                        width, height, fov_deg)  # fmt: skip
     data = bpy.data.cameras.new("SPARK preview camera")
-    data.lens = lens
+    apply_camera(data, view)
     camera = bpy.data.objects.new("SPARK preview camera", data)
     scene.collection.objects.link(camera)
-    aspect = min(resolution) / max(resolution)
-    half_fov = math.atan(data.sensor_width / (2 * lens)) * aspect
-    position = centre + direction * (1.1 * radius / math.sin(half_fov))
-    camera.location = Vector(position)
-    camera.rotation_mode = "QUATERNION"
-    camera.rotation_quaternion = Vector(centre - position).to_track_quat("-Z", "Y")
+    camera.matrix_world = blender_scene.to_blender(view.cam_to_world)
     saved = _save_settings(scene)
     try:
         scene.camera = camera

@@ -74,10 +74,19 @@ def _limits_changed(self, context) -> None:
     set_joint_value(pose_bone, get_joint_value(pose_bone))  # re-clamp the current value
 
 
+def _type_changed(self, context) -> None:
+    from spark_blender.blender.joints import apply_joint_type
+
+    if self.is_joint:
+        apply_joint_type(_pose_bone(self))
+
+
 class SPARK_PG_joint(PropertyGroup):
     is_joint: BoolProperty(default=False, options={"HIDDEN"})
     joint_name: StringProperty(name="Joint", description="The joint's name in the URDF")
-    joint_type: EnumProperty(name="Type", items=JOINT_TYPE_ITEMS, default="revolute")
+    joint_type: EnumProperty(
+        name="Type", items=JOINT_TYPE_ITEMS, default="revolute", update=_type_changed
+    )
     label: StringProperty(name="Label", description="Semantic part name: door, drawer, lid, ...")
     parent_link: StringProperty(name="Parent link")
     child_link: StringProperty(name="Child link")
@@ -126,6 +135,9 @@ class SPARK_PG_object(PropertyGroup):
     source: StringProperty(name="Source", subtype="FILE_PATH")
     # link (frame empties) and the link a mesh belongs to
     link_name: StringProperty(name="Link")
+    element_name: StringProperty(
+        name="URDF name", description="The visual's or collision's name in the URDF"
+    )
     label: StringProperty(name="Label")
     joint_name: StringProperty(name="Joint above", description="Name of the joint above a link")
     joint_type: EnumProperty(name="Joint type", items=JOINT_TYPE_ITEMS, default="fixed")

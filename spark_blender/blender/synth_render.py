@@ -11,12 +11,14 @@ the very same camera and geometry.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 import bpy
 from mathutils import Matrix, Vector
+
+from spark_blender.blender.convert import apply_camera
+from spark_blender.core.camera import Camera
 
 
 def _reset_scene() -> None:
@@ -56,13 +58,12 @@ def _setup_render(width: int, height: int, samples: int, seed: int) -> None:
 
 
 def _camera(data: dict):
+    camera = Camera.from_dict(data)
     cam_data = bpy.data.cameras.new("synth_camera")
-    cam_data.sensor_fit = "HORIZONTAL"
-    cam_data.sensor_width = 36.0
-    cam_data.lens = 18.0 / math.tan(math.radians(data["fov_deg"]) / 2.0)
+    apply_camera(cam_data, camera)
     cam = bpy.data.objects.new("synth_camera", cam_data)
     bpy.context.scene.collection.objects.link(cam)
-    cam.matrix_world = Matrix(data["cam_to_world"])
+    cam.matrix_world = Matrix(camera.cam_to_world.tolist())
     bpy.context.scene.camera = cam
     return cam
 

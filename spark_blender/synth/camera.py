@@ -1,8 +1,9 @@
-"""Cameras (Blender convention) and lighting/background sampling shared by both renderers.
+"""The data engine's random views, lighting and backgrounds, shared by both renderers.
 
-A camera looks along its local -Z with local +Y up; ``cam_to_world`` is its 4x4 pose in the
-canonical object frame. ``Camera.to_json`` writes the same fields as the dev cases' camera.json
-(width, height, fx, fy, cx, cy, fov_deg (horizontal), cam_to_world, azimuth_deg, elevation_deg).
+Cameras are ``core.camera.Camera`` (Blender convention: looks along local -Z, local +Y up),
+placed by ``core.camera.orbit_camera`` around the object. A sample's record of its camera
+(``camera_record``) holds camera.json's fields (width, height, fx, fy, cx, cy, fov_deg
+(horizontal), cam_to_world) and the orbit it was drawn from (azimuth_deg, elevation_deg).
 Azimuth 0 looks straight at the front (camera on -Y); positive azimuth moves the camera to +X.
 """
 
@@ -13,85 +14,39 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spark_blender.core.transforms import look_at_pose
+from spark_blender.core.camera import CONVENTION, Camera, orbit_camera
 
-CONVENTION = "Blender camera: looks along local -Z, local +Y up; canonical frame Z up, front -Y"
+__all__ = ["Camera", "orbit_camera"]  # the one camera, re-exported for the data engine's users
 
 
 @dataclass
-class Camera:
-    width: int
-    height: int
-    fov_deg: float  # horizontal field of view
-    cam_to_world: np.ndarray  # (4, 4)
-    azimuth_deg: float = 0.0
-    elevation_deg: float = 0.0
+class OrbitView:
+    """One drawn view: where the orbit camera sits and how wide it sees."""
 
-    @property
-    def fx(self) -> float:
-        return (self.width / 2.0) / math.tan(math.radians(self.fov_deg) / 2.0)
+    azimuth_deg: float
+    elevation_deg: float
+    fov_deg: float  # horizontal
+    margin: float = 1.05
 
-    @property
-    def fy(self) -> float:
-        return self.fx  # square pixels
+    def camera(self, bounds: np.ndarray, width: int, height: int) -> Camera:
+        return orbit_camera(bounds, self.azimuth_deg, self.elevation_deg, self.fov_deg, width,
+                            height, self.margin)  # fmt: skip
 
-    @property
-    def cx(self) -> float:
-        return self.width / 2.0
-
-    @property
-    def cy(self) -> float:
-        return self.height / 2.0
-
-    def to_json(self) -> dict:
+    def record(self, camera: Camera) -> dict:
+        """camera.json's fields of `camera` (drawn from this view) and the orbit."""
         return {
-            "width": int(self.width),
-            "height": int(self.height),
-            "fx": float(self.fx),
-            "fy": float(self.fy),
-            "cx": float(self.cx),
-            "cy": float(self.cy),
+            "width": int(camera.width),
+            "height": int(camera.height),
+            "fx": float(camera.fx),
+            "fy": float(camera.fy),
+            "cx": float(camera.cx),
+            "cy": float(camera.cy),
             "fov_deg": float(self.fov_deg),
-            "cam_to_world": [[float(v) for v in row] for row in self.cam_to_world],
+            "cam_to_world": [[float(v) for v in row] for row in camera.cam_to_world],
             "azimuth_deg": float(self.azimuth_deg),
             "elevation_deg": float(self.elevation_deg),
             "convention": CONVENTION,
         }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Camera:
-        return cls(
-            int(data["width"]),
-            int(data["height"]),
-            float(data["fov_deg"]),
-            np.asarray(data["cam_to_world"], dtype=float),
-            float(data.get("azimuth_deg", 0.0)),
-            float(data.get("elevation_deg", 0.0)),
-        )
-
-
-def orbit_camera(
-    bounds: np.ndarray,
-    azimuth_deg: float,
-    elevation_deg: float,
-    fov_deg: float,
-    width: int,
-    height: int,
-    margin: float = 1.05,
-) -> Camera:
-    """A camera on a sphere around the box `bounds` (2x3) that keeps the whole box in view."""
-    bounds = np.asarray(bounds, float)
-    centre = bounds.mean(axis=0)
-    radius = 0.5 * float(np.linalg.norm(bounds[1] - bounds[0]))
-    half_fov = math.radians(fov_deg) / 2.0
-    half_fov = min(half_fov, math.atan(math.tan(half_fov) * height / width))
-    distance = margin * radius / math.sin(half_fov)
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    direction = np.array([math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)])
-    return Camera(
-        width, height, fov_deg, look_at_pose(centre + distance * direction, centre), azimuth_deg,
-        elevation_deg,
-    )  # fmt: skip
 
 
 @dataclass
@@ -104,18 +59,19 @@ class ViewRanges:
     margin: tuple[float, float] = (1.0, 1.25)
 
 
-def sample_camera(
-    rng: np.random.Generator, bounds: np.ndarray, width: int, height: int, ranges: ViewRanges
-) -> Camera:
-    return orbit_camera(
-        bounds,
+def sample_view(rng: np.random.Generator, ranges: ViewRanges) -> OrbitView:
+    return OrbitView(
         float(rng.uniform(*ranges.azimuth_deg)),
         float(rng.uniform(*ranges.elevation_deg)),
         float(rng.uniform(*ranges.fov_deg)),
-        width,
-        height,
         float(rng.uniform(*ranges.margin)),
     )
+
+
+def sample_camera(
+    rng: np.random.Generator, bounds: np.ndarray, width: int, height: int, ranges: ViewRanges
+) -> Camera:
+    return sample_view(rng, ranges).camera(bounds, width, height)
 
 
 @dataclass

@@ -42,8 +42,8 @@ from spark_blender.synth.camera import (
     BACKGROUNDS,
     ViewRanges,
     sample_background,
-    sample_camera,
     sample_lighting,
+    sample_view,
 )
 from spark_blender.synth.render_fast import RenderResult, render, scene_geometry
 
@@ -156,7 +156,8 @@ def make_sample(config: SynthConfig, category: str, index: int) -> tuple[Sample,
         configurations[f"random_{k}"] = random_configuration(obj, rng)
     geometry = scene_geometry(obj)
     bounds = _bounds(geometry, obj, configurations.values())
-    camera = sample_camera(rng, bounds, config.size, config.size, ViewRanges())
+    view = sample_view(rng, ViewRanges())
+    camera = view.camera(bounds, config.size, config.size)
     lighting = sample_lighting(rng, camera)
     background = sample_background(rng, config.backgrounds)
     if config.backend == "cycles":
@@ -176,7 +177,7 @@ def make_sample(config: SynthConfig, category: str, index: int) -> tuple[Sample,
         "object_seed": object_seed,
         **object_record(obj),
         "poses": {name: dict(c) for name, c in configurations.items()},
-        "camera": camera.to_json(),
+        "camera": view.record(camera),
         "lighting": lighting.to_json(),
         "background": background.to_json(),
         "backend": config.backend,

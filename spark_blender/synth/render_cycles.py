@@ -22,11 +22,12 @@ import numpy as np
 from lxml import etree
 from PIL import Image
 
+from spark_blender.core.camera import Camera
 from spark_blender.core.kinematics import link_poses
 from spark_blender.core.model import ArticulatedObject
 from spark_blender.core.transforms import make_transform
 from spark_blender.core.urdf import write_urdf
-from spark_blender.synth.camera import Background, Camera, Lighting
+from spark_blender.synth.camera import Background, Lighting
 from spark_blender.synth.render_fast import RenderResult, render, scene_geometry
 
 
@@ -75,7 +76,7 @@ def render_cycles(
             poses = link_poses(obj, view.configuration)
             job_views.append({
                 "matrices": [(poses[link] @ origin).tolist() for link, _, origin in visuals],
-                "camera": view.camera.to_json(),
+                "camera": view.camera.to_dict(),
                 "lighting": view.lighting.to_json(),
                 "out": str(tmp / f"view_{i}.png"),
             })  # fmt: skip

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spark_blender.core.camera import Camera
 from spark_blender.core.kinematics import link_poses
 from spark_blender.core.meshes import texture_image
 from spark_blender.core.model import ArticulatedObject
-from spark_blender.synth.camera import Background, Camera, Lighting
+from spark_blender.synth.camera import Background, Lighting
 
 NEAR = 1e-3
 

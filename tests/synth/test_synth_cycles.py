@@ -7,9 +7,10 @@ import importlib.util
 import numpy as np
 import pytest
 
+from spark_blender.core.camera import orbit_camera
 from spark_blender.core.kinematics import moved_configuration, posed_mesh
 from spark_blender.synth import generate
-from spark_blender.synth.camera import Background, Lighting, orbit_camera
+from spark_blender.synth.camera import Background, Lighting
 from spark_blender.synth.render_cycles import View, render_cycles
 
 pytestmark = pytest.mark.skipif(

@@ -9,10 +9,11 @@ import pytest
 import trimesh
 from PIL import Image
 
+from spark_blender.core.camera import Camera, orbit_camera
 from spark_blender.core.kinematics import moved_configuration, posed_mesh
 from spark_blender.core.model import ArticulatedObject, Link, Material, Visual
 from spark_blender.synth import generate
-from spark_blender.synth.camera import Background, Camera, Lighting, orbit_camera
+from spark_blender.synth.camera import Background, Lighting
 from spark_blender.synth.render_fast import render
 from tests.conftest import SHARED_DATA, needs_shared
 
@@ -87,7 +88,7 @@ def test_camera_convention_matches_a_dev_case():
     case = SHARED_DATA / "Box_100189"
     data = np.load(case / "gt_rest.npz")
     mesh = trimesh.Trimesh(data["vertices"], data["faces"], process=False)
-    camera = Camera.from_json(json.loads((case / "camera.json").read_text()))
+    camera = Camera.from_dict(json.loads((case / "camera.json").read_text()))
     # Dev meshes are not consistently wound: draw both sides.
     both = trimesh.Trimesh(
         np.vstack([mesh.vertices, mesh.vertices]),
