@@ -331,6 +331,7 @@ def reconstruct(
     clock.lap("verify")
 
     fit_iou = None
+    generated = (obj, camera)
     if opts.fit:
         step("fit", 0.5, "fitting the camera and the proportions to the mask")
         obj, camera, fit_iou = _fit(obj, camera, observed, mask)
@@ -342,25 +343,35 @@ def reconstruct(
         obj, camera = _refine(obj, camera, observed, mask, moved, opts, parser)
         clock.lap("refine")
 
-    target = opts.height if opts.height is not None else float(coarse.size_m[2])
-    factor = target / max(_height(obj), 1e-9)
-    obj, camera = _scaled(obj, factor), _scale_camera(camera, factor)
-    if opts.texture:
-        step("texture", 0.8, "projecting the photo onto the parts")
-        from spark_blender.generation.texture import project_texture
+    def finish(obj, camera, overwrite: bool):
+        target = opts.height if opts.height is not None else float(coarse.size_m[2])
+        factor = target / max(_height(obj), 1e-9)
+        obj, camera = _scaled(obj, factor), _scale_camera(camera, factor)
+        if opts.texture:
+            step("texture", 0.8, "projecting the photo onto the parts")
+            from spark_blender.generation.texture import project_texture
 
-        project_texture(obj, photo, camera, observed, mask)
-        clock.lap("texture")
+            project_texture(obj, photo, camera, observed, mask)
+            clock.lap("texture")
+        step("write", 0.9, "writing the output folder")
+        write_opts = ReconstructOptions(**{**opts.__dict__, "overwrite": overwrite})
+        urdf = _write(obj, out, photo, camera.scaled(*original_size), observed, parsed,
+                      write_opts)  # fmt: skip
+        clock.lap("write")
+        passed, text = None, ""
+        if opts.check:
+            step("check", 0.95, "checking sim-readiness")
+            passed, text = _check(urdf)
+            clock.lap("check")
+        return obj, camera, urdf, passed, text
 
-    step("write", 0.9, "writing the output folder")
     out = Path(out_dir)
-    urdf = _write(obj, out, photo, camera.scaled(*original_size), observed, parsed, opts)
-    clock.lap("write")
-    passed, text = None, ""
-    if opts.check:
-        step("check", 0.95, "checking sim-readiness")
-        passed, text = _check(urdf)
-        clock.lap("check")
+    obj, camera, urdf, passed, text = finish(obj, camera, opts.overwrite)
+    if passed is False and "penetration" in text and opts.fit and obj is not generated[0]:
+        # Stretching the parts apart by the fitted factors can close a clearance the decoder
+        # kept; the generated proportions are collision-free by construction.
+        warnings.append("the fitted proportions made parts collide; kept the generated ones")
+        obj, camera, urdf, passed, text = finish(*generated, True)
     step("done", 1.0, f"wrote {urdf}")
     return ReconstructResult(out, urdf, obj, camera, observed, coarse.category, scores, chosen,
                              fit_iou, passed, text, clock.seconds, warnings)  # fmt: skip
