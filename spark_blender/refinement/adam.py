@@ -28,7 +28,8 @@ class Adam:
                 p.grad = None
 
     @torch.no_grad()
-    def step(self) -> None:
+    def step(self, scale: float = 1.0) -> None:
+        """One update; `scale` multiplies every learning rate (a decay schedule)."""
         self.steps += 1
         b1, b2 = self.betas
         c1, c2 = 1.0 - b1**self.steps, 1.0 - b2**self.steps
@@ -38,4 +39,4 @@ class Adam:
                     continue
                 m.mul_(b1).add_(p.grad, alpha=1.0 - b1)
                 v.mul_(b2).addcmul_(p.grad, p.grad, value=1.0 - b2)
-                p.addcdiv_(m, (v / c2).sqrt_().add_(self.eps), value=-lr / c1)
+                p.addcdiv_(m, (v / c2).sqrt_().add_(self.eps), value=-lr * scale / c1)

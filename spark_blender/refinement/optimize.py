@@ -94,6 +94,7 @@ class RefineOptions:
     edge_weight: float = 1.0
     part_weight: float = 0.5
     pivot_reg: float = 1.0  # on (pivot change from the start's / object size)^2
+    coarse_pivot_reg: float = 1.0  # on (distance from the input's pivot line / object size)^2
     value_reg: float = 1e-4
     camera_reg: float = 1.0
     moved_fraction: float | None = None  # the moved state's share of the upper limit, if known
@@ -561,15 +562,15 @@ class _Search:
         return None if image is None else image[0]
 
     # --- 1. screening -------------------------------------------------------------------------
-    def _errors(
-        self, info: _JointInfo, hyps: list[tuple[int, float, np.ndarray]], statics, level=None
-    ):
+    def _errors(self, info: _JointInfo, hyps, statics, level=None, prior: bool = True):
         """Screening error of each hypothesis (sign, value, pivot): hard silhouettes (at the
         screening resolution unless another level is given) against the moved mask, plus the
         photo's error when it shows this joint open; batched."""
         problem = self.problem
         level = problem.screen if level is None else level
         errors = np.zeros(len(hyps))
+        if prior:
+            errors += self._prior(info, [p for _, _, p in hyps], level)
         pivot = problem._tensor(np.stack([p for _, _, p in hyps]))
         if level.moved is not None:
             sign = problem._tensor([float(s) for s, _, _ in hyps])
@@ -589,6 +590,19 @@ class _Search:
                 union = union | statics[1]
             errors += _screen_error(union, level.rest, self.opts.outside_weight).cpu().numpy()
         return errors
+
+    def _prior(self, info: _JointInfo, pivots, level) -> np.ndarray:
+        """A weak prior towards the input's pivot line, in pixels: `coarse_pivot_reg` x the
+        target's area x (distance / size)^2. It breaks the ties the silhouette leaves (two doors
+        of a pair swapped, each hinged where the other's free edge is) in the discrete choices;
+        the continuous refinements leave it out (along the viewing ray it would only pull)."""
+        if info.type not in ROTATING or self.opts.coarse_pivot_reg <= 0:
+            return np.zeros(len(pivots))
+        target = level.moved if level.moved is not None else level.rest
+        offset = np.stack(pivots) - info.pivot
+        offset -= np.outer(offset @ info.axis, info.axis)
+        scale = self.opts.coarse_pivot_reg * float(target.sum()) / self.problem.size**2
+        return scale * (offset * offset).sum(1)
 
     def _photo_matters(self, info: _JointInfo) -> bool:
         return (
@@ -680,7 +694,7 @@ class _Search:
                         owners.append(key)
             if not hyps:
                 break
-            errors = self._errors(info, hyps, statics, level)
+            errors = self._errors(info, hyps, statics, level, prior=level is None)
             for (_, q, pivot), key, error in zip(hyps, owners, errors, strict=True):
                 error = error + cost * float(((pivot - anchors[key]) ** 2).sum())
                 if error < best[key][0]:
@@ -769,7 +783,7 @@ class _Search:
         )
         n = len(starts)
         hyps = [(starts[k][0], float(value[k]), pivots[k]) for k in everyone] + list(starts)
-        errors = self._errors(info, hyps, statics, level1)
+        errors = self._errors(info, hyps, statics, level1, prior=False)
         best = {}
         for k in everyone:
             pick = k if errors[k] <= errors[k + n] else k + n
@@ -786,7 +800,10 @@ class _Search:
             level1,
         )
         refined = {key[1]: (key[0], best[key][1], best[key][2], best[key][0]) for key in best}
-        closed = self._errors(info, [(1, 0.0, info.pivot)], statics, level1)[0]
+        closed = self._errors(info, [(1, 0.0, info.pivot)], statics, level1, prior=False)[0]
+        # The prior enters the choice between starts at the pivot each began from.
+        prior = self._prior(info, [p for _, _, p in starts], level1)
+        refined = {k: (*r[:3], r[3] + float(prior[k])) for k, r in refined.items()}
         return refined, sorted(leaders.values()), float(closed)
 
     def _part_terms(self, level, masks, info, motion, sharpness) -> torch.Tensor | float:
@@ -801,11 +818,11 @@ class _Search:
     def _adam(self, groups, closure, iterations, deadline, bounds) -> None:
         optimizer = Adam(groups)
         best, stale = math.inf, 0
-        for _ in range(max(0, iterations)):
+        for step in range(max(0, iterations)):
             optimizer.zero_grad()
             loss = closure().sum()
             loss.backward()
-            optimizer.step()
+            optimizer.step(1.0 - 0.9 * step / max(1, iterations))  # steps shrink to settle
             if bounds is not None:
                 with torch.no_grad():
                     bounds[0].clamp_(bounds[1], bounds[2])
@@ -1018,11 +1035,11 @@ class _Search:
         if groups and opts.polish_iterations > 0 and time.perf_counter() < deadline:
             optimizer = Adam(groups)
             best, stale = math.inf, 0
-            for _ in range(opts.polish_iterations):
+            for step in range(opts.polish_iterations):
                 optimizer.zero_grad()
                 loss = loss_of().sum()
                 loss.backward()
-                optimizer.step()
+                optimizer.step(1.0 - 0.9 * step / opts.polish_iterations)
                 with torch.no_grad():
                     for n in names:
                         low, high = _value_bounds(problem.joints[n], problem.size)

@@ -152,11 +152,7 @@ def view_camera(
     centre = 0.5 * (vertices.min(axis=0) + vertices.max(axis=0))
     radius = 0.5 * float(np.linalg.norm(np.ptp(vertices, axis=0)))
     distance = radius / math.sin(math.radians(fov_deg) / 2) / fill
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    eye = centre + distance * np.array(
-        [math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)]
-    )
-    return Camera.look_at(eye, centre, width, width, fov_deg)
+    return Camera.orbit(centre, distance, azimuth_deg, elevation_deg, width, width, fov_deg)
 
 
 def displace_pivot(obj: ArticulatedObject, joint_name: str, offset) -> ArticulatedObject:
