@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spark_blender.core.kinematics import joint_frames, link_poses, posed_mesh
+from spark_blender.core.kinematics import joint_frames, link_poses, moved_configuration, posed_mesh
 from spark_blender.refinement.optimize import RefineOptions, Targets, refine_joints
 from spark_blender.refinement.raster import Intrinsics, hard_silhouette
 
@@ -33,7 +33,6 @@ from tests.refinement.boxes import (  # noqa: E402
     box_object,
     corrupt,
     line_distance,
-    moved_configuration,
     object_size,
     view_camera,
 )

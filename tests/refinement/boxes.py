@@ -123,12 +123,6 @@ def box_object(layout: str, rng: np.random.Generator, name: str = "boxes") -> Ar
     return ArticulatedObject(name, links, [joint for _, joint in parts], "StorageFurniture")
 
 
-def moved_configuration(obj: ArticulatedObject, fraction: float = 0.75) -> dict[str, float]:
-    """Every movable joint `fraction` of the way to its far limit (EVAL.md's moved state)."""
-    return {j.name: fraction * (j.upper if abs(j.upper) >= abs(j.lower) else j.lower)
-            for j in obj.movable_joints}  # fmt: skip
-
-
 def object_size(obj: ArticulatedObject) -> float:
     """Longest side of the object's bounding box at rest."""
     from spark_blender.core.kinematics import posed_mesh

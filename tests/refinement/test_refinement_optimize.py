@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from spark_blender.core.kinematics import joint_frames, link_poses, posed_mesh
+from spark_blender.core.kinematics import joint_frames, link_poses, moved_configuration, posed_mesh
 from spark_blender.core.transforms import make_transform
 from spark_blender.refinement.masks import MaskError, mask_from_image
 from spark_blender.refinement.optimize import RefineOptions, Targets, refine_joints
@@ -17,7 +17,6 @@ from tests.refinement.boxes import (
     box_object,
     corrupt,
     line_distance,
-    moved_configuration,
     object_size,
     view_camera,
 )

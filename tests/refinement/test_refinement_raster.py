@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from spark_blender.core.camera import Camera, CameraError
-from spark_blender.core.kinematics import posed_mesh
+from spark_blender.core.kinematics import moved_configuration, posed_mesh
 from spark_blender.refinement.raster import (
     Intrinsics,
     RasterSettings,
@@ -18,7 +18,7 @@ from spark_blender.refinement.raster import (
     render_silhouette_dense,
 )
 from tests.conftest import SHARED_DATA
-from tests.refinement.boxes import box_object, moved_configuration, view_camera
+from tests.refinement.boxes import box_object, view_camera
 
 DEV_CASES = ["Dishwasher_12553", "Refrigerator_11231", "Laptop_10280"]
 

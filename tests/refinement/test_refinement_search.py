@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from spark_blender.core.kinematics import joint_frames, posed_mesh
+from spark_blender.core.kinematics import joint_frames, moved_configuration, posed_mesh
 from spark_blender.refinement import RefineOptions, Targets, refine_joints
 from spark_blender.refinement.adam import Adam
 from spark_blender.refinement.raster import (
@@ -24,7 +24,6 @@ from tests.refinement.boxes import (
     corrupt,
     displace_pivot,
     line_distance,
-    moved_configuration,
     object_size,
     view_camera,
 )
