@@ -3,10 +3,11 @@
 The second prompt pass fills its template with these numbers (SPARK shapes its URDF template by
 per-category statistics). `category_statistics(category)` is the one entry point:
 
-1. When the procedural generator ``spark_blender.synth`` offers a sampler at import time,
-   ``synth.generate(category: str, seed: int) -> ArticulatedObject`` (canonical frame, labels
-   on links) together with ``synth.CATEGORIES``, the statistics are measured on
-   `SYNTH_SAMPLES` objects of that category (seeds 0..n-1) and cached.
+1. For the categories the procedural generator ``spark_blender.synth`` makes, the statistics
+   were measured once on `SYNTH_SAMPLES` objects of each (seeds 0..n-1) by
+   ``scripts/make_category_stats.py`` and committed as ``synth_statistics.json`` beside this
+   module (rerun the script when the generator changes); nothing runs the generator at parse
+   time.
 2. Otherwise (or for a category the generator does not make) they come from `TABLE` below: a
    small hand-written summary of PartNet-Mobility's categories (typical size in metres, and per
    movable-part kind: count range, joint type, axis in the canonical frame, limits, pivot in the
@@ -15,12 +16,13 @@ per-category statistics). `category_statistics(category)` is the one entry point
 
 from __future__ import annotations
 
-import importlib
+import json
 import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -29,6 +31,7 @@ from spark_blender.perception.schema import CATEGORIES
 log = logging.getLogger(__name__)
 
 SYNTH_SAMPLES = 8
+SYNTH_TABLE = Path(__file__).with_name("synth_statistics.json")
 _HALF_PI = math.pi / 2
 
 
@@ -244,32 +247,62 @@ TABLE: dict[str, CategoryStats] = {
 
 @lru_cache(maxsize=64)
 def category_statistics(category: str) -> CategoryStats:
-    """The part statistics of `category`: measured on the synth generator when it offers a
-    sampler for it, else from `TABLE`. Raises KeyError for a name that is not a category."""
+    """The part statistics of `category`: the generated synth table when it holds the category,
+    else `TABLE`. Raises KeyError for a name that is not a category."""
     if category not in CATEGORIES:
         raise KeyError(f"'{category}' is not a PartNet-Mobility category")
-    sampler = _synth_sampler(category)
-    if sampler is not None:
-        try:
-            return _measure(category, [sampler(category, seed) for seed in range(SYNTH_SAMPLES)])
-        except Exception as exc:  # a generator bug must not stop perception: use the table
-            log.warning("synth statistics for %s failed (%s); using the table", category, exc)
+    measured = _synth_table()
+    if category in measured:
+        return measured[category]
     if category in TABLE:
         return TABLE[category]
     return CategoryStats(category, (0.5, 0.4, 0.5), ())
 
 
-def _synth_sampler(category: str):
-    """``synth.generate`` when the generator exists and makes `category`, else None."""
-    try:
-        synth = importlib.import_module("spark_blender.synth")
-    except ImportError:
-        return None
-    sampler = getattr(synth, "generate", None)
-    categories = getattr(synth, "CATEGORIES", ())
-    if callable(sampler) and category in categories:
-        return sampler
-    return None
+@lru_cache(maxsize=1)
+def _synth_table() -> dict[str, CategoryStats]:
+    """``synth_statistics.json`` (written by scripts/make_category_stats.py), parsed."""
+    if not SYNTH_TABLE.is_file():
+        log.warning("%s is missing: using the hand-written table", SYNTH_TABLE.name)
+        return {}
+    data = json.loads(SYNTH_TABLE.read_text())
+    return {name: stats_from_dict(entry) for name, entry in data["categories"].items()}
+
+
+def stats_to_dict(stats: CategoryStats) -> dict:
+    return {
+        "category": stats.category,
+        "size_m": list(stats.size_m),
+        "source": stats.source,
+        "parts": [
+            {
+                "label": p.label,
+                "joint_type": p.joint_type,
+                "count": list(p.count),
+                "axis": list(p.axis),
+                "limits": list(p.limits),
+                "pivot": list(p.pivot),
+                "note": p.note,
+            }
+            for p in stats.parts
+        ],
+    }
+
+
+def stats_from_dict(entry: dict) -> CategoryStats:
+    parts = tuple(
+        PartStats(
+            p["label"],
+            p["joint_type"],
+            tuple(p["count"]),
+            tuple(p["axis"]),
+            tuple(p["limits"]),
+            tuple(p["pivot"]),
+            p.get("note", ""),
+        )
+        for p in entry["parts"]
+    )
+    return CategoryStats(entry["category"], tuple(entry["size_m"]), parts, entry["source"])
 
 
 def _measure(category: str, objects) -> CategoryStats:
