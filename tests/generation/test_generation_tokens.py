@@ -30,7 +30,7 @@ def test_part_programs_name_builders_and_frames():
             assert np.allclose(record.frame[:3, :3] @ record.frame[:3, :3].T, np.eye(3))
 
 
-@pytest.mark.parametrize("category", ["StorageFurniture", "Microwave", "Toilet", "Bucket"])
+@pytest.mark.parametrize("category", ["StorageFurniture", "Toilet"])
 def test_round_trip_keeps_boxes_and_joints(category, tmp_path):
     obj = generate(category, 11)
     decoded = decode(encode(obj))
@@ -51,7 +51,7 @@ def test_round_trip_keeps_boxes_and_joints(category, tmp_path):
 def test_noisy_tokens_decode_or_refuse_in_one_line(tmp_path):
     rng = np.random.default_rng(5)
     tokens = encode(generate("Refrigerator", 4))
-    for trial in range(3):
+    for trial in range(2):
         rows = tokens.vector()
         rows[:, :9] += rng.normal(0.0, 0.1, rows[:, :9].shape)
         try:
