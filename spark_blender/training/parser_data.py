@@ -50,10 +50,13 @@ def _ramp(size: int, rng) -> np.ndarray:
     return (np.cos(angle) * x + np.sin(angle) * y)[..., None]
 
 
-def background(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A random (size, size, 3) float background in [0, 1]."""
-    kind = rng.choice(["plain", "gradient", "noise", "stripes", "clutter"],
-                      p=[0.25, 0.2, 0.2, 0.1, 0.25])  # fmt: skip
+BACKGROUND_KINDS = ("plain", "gradient", "noise", "stripes", "clutter")
+
+
+def background(size: int, rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
+    """A random (size, size, 3) float background in [0, 1] (of `kind`, or a random kind)."""
+    if kind is None:
+        kind = str(rng.choice(BACKGROUND_KINDS, p=[0.25, 0.2, 0.2, 0.1, 0.25]))
     c1, c2 = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
     if kind == "plain":
         out = np.broadcast_to(c1, (size, size, 3)).copy()
