@@ -1,10 +1,10 @@
-"""Benchmark: read + write + check of a generated 50-link chain (issue: core).
+"""Benchmark: read + write + check of generated 50-, 200- and 500-link chains (issues: core, 11).
 
 A serial chain of boxes alternating revolute and prismatic joints, built with the core model,
-written once to get a URDF; then the three operations are timed in one run and printed with
-their share of the total.
+written once to get a URDF; then the three operations are timed and printed with their share of
+the total, one table per chain length, and a summary row per length at the end.
 
-    python benchmarks/bench_core_chain.py [--links 50] [--repeat 3]
+    python benchmarks/bench_core_chain.py [--links 50 200 500] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -57,25 +57,36 @@ def timed(function, repeat: int) -> tuple[float, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--links", type=int, default=50)
+    parser.add_argument("--links", type=int, nargs="+", default=[50, 200, 500])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    obj = chain(args.links)
+    rows = [run(links, args.repeat) for links in args.links]
+    print(f"{'links':>6}{'read s':>9}{'write s':>9}{'check s':>9}{'total s':>9}  passed")
+    for links, read_s, write_s, check_s, passed in rows:
+        total = read_s + write_s + check_s
+        print(f"{links:>6}{read_s:>9.2f}{write_s:>9.2f}{check_s:>9.2f}{total:>9.2f}  {passed}")
+
+
+def run(links: int, repeat: int) -> tuple[int, float, float, float, bool]:
+    obj = chain(links)
     with tempfile.TemporaryDirectory() as tmp:
         urdf = write_urdf(obj, Path(tmp) / "source")
         write_s, _ = timed(
-            lambda: write_urdf(obj, Path(tmp) / "out", WriteOptions(overwrite=True)), args.repeat
+            lambda: write_urdf(obj, Path(tmp) / "out", WriteOptions(overwrite=True)), repeat
         )
-        read_s, read_back = timed(lambda: read_urdf(urdf), args.repeat)
+        read_s, read_back = timed(lambda: read_urdf(urdf), repeat)
         check_s, report = timed(lambda: check_urdf(urdf), 1)
     total = read_s + write_s + check_s
     joints = len(read_back.movable_joints)
-    print(f"chain of {args.links} links, {joints} movable joints ({report.summary['mujoco']})")
+    print(f"chain of {links} links, {joints} movable joints ({report.summary['mujoco']})")
     print(f"{'step':<8}{'seconds':>10}{'share':>8}")
     for name, seconds in (("read", read_s), ("write", write_s), ("check", check_s)):
         print(f"{name:<8}{seconds:>10.3f}{seconds / total:>8.0%}")
     print(f"{'total':<8}{total:>10.3f}")
     print(f"check passed: {report.passed}; check per joint: {check_s / joints * 1000:.1f} ms")
+    for finding in report.findings[:5]:
+        print(f"  {finding.severity} {finding.check}: {finding.message}")
+    return links, read_s, write_s, check_s, report.passed
 
 
 if __name__ == "__main__":

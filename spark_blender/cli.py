@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from spark_blender.cli_options import float_in, int_in
+
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
 
@@ -25,10 +27,16 @@ def _add_check(sub) -> None:
     p = sub.add_parser("check", help="sim-readiness checks: MuJoCo + PyBullet load, joint sweeps")
     p.add_argument("model", type=Path, help="URDF file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--steps", type=int, default=11, help="values per joint sweep (default 11)")
     p.add_argument(
-        "--penetration", type=float, default=0.002, help="allowed penetration in metres (0.002)"
+        "--steps", type=int_in(2, 1000), default=11, help="values per joint sweep, 2-1000 (11)"
     )
+    p.add_argument(
+        "--penetration",
+        type=float_in(0.0, 1.0),
+        default=0.002,
+        help="allowed penetration in metres, 0-1 (0.002)",
+    )
+    p.add_argument("--no-hold", action="store_true", help="skip the hold-still and push tests")
     p.add_argument("--package-dir", type=Path, action="append", default=[], help="package:// root")
     p.set_defaults(handler=_run_check)
 
@@ -36,10 +44,17 @@ def _add_check(sub) -> None:
 def _run_check(args) -> int:
     from spark_blender.core.simcheck import CheckOptions, check_urdf
 
+    _input_file(args.model, "URDF")
     options = CheckOptions(
-        steps=args.steps, penetration=args.penetration, package_dirs=tuple(args.package_dir)
+        steps=args.steps,
+        penetration=args.penetration,
+        package_dirs=tuple(args.package_dir),
+        hold=not args.no_hold,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     report = check_urdf(args.model, options)
+    if not report.passed and report.summary.get("read") == "failed":
+        raise CLIError(report.findings[0].message)
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.to_text())
     return 0 if report.passed else EXIT_FAILED_CHECK
 
@@ -64,8 +79,10 @@ def _add_convert(sub) -> None:
 
 
 def _run_convert(args) -> int:
-    from spark_blender.core.urdf import WriteOptions, read_urdf, write_urdf
+    from spark_blender.core.urdf import WriteOptions, check_output_target, read_urdf, write_urdf
 
+    _input_file(args.model, "URDF")
+    check_output_target(args.out, args.force)  # before any work
     obj = read_urdf(args.model, args.package_dir, allow_outside=args.allow_outside)
     options = WriteOptions(
         collision=args.collision, recompute_inertia=args.recompute_inertia, overwrite=args.force
@@ -92,6 +109,7 @@ def _run_info(args) -> int:
     from spark_blender.core.describe import describe, describe_text
     from spark_blender.core.urdf import read_urdf
 
+    _input_file(args.model, "URDF")
     obj = read_urdf(args.model)
     print(json.dumps(describe(obj), indent=1) if args.json else describe_text(obj))
     return 0
@@ -108,9 +126,10 @@ def _add_example(sub) -> None:
 
 def _run_example(args) -> int:
     from spark_blender.core.mjcf import write_mjcf
-    from spark_blender.core.urdf import WriteOptions, write_urdf
+    from spark_blender.core.urdf import WriteOptions, check_output_target, write_urdf
     from spark_blender.examples import example_cabinet
 
+    check_output_target(args.out, args.force)
     write = write_mjcf if args.mjcf else write_urdf
     path = write(example_cabinet(), args.out, WriteOptions(overwrite=args.force))
     print(f"wrote {path}")
@@ -129,9 +148,10 @@ def _add_eval(sub) -> None:
     p.add_argument("--moved-image-oracle", action="store_true", help="give it moved.png too")
     p.add_argument("--reconstruct-args", metavar="FLAGS",
                    help="more reconstruct flags, e.g. '--samples 1 --no-fit'")  # fmt: skip
-    p.add_argument("--limit", type=int, help="first N cases only")
-    p.add_argument("--jobs", type=int, default=1, help="cases evaluated in parallel (1)")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds per reconstruction")
+    p.add_argument("--limit", type=int_in(1), help="first N cases only")
+    p.add_argument("--jobs", type=int_in(1, 64), default=1, help="cases in parallel, 1-64 (1)")
+    p.add_argument("--timeout", type=float_in(0.0, low_open=True), default=900.0,
+                   help="seconds per reconstruction (900)")  # fmt: skip
     p.add_argument("--no-simcheck", action="store_true", help="skip the sim-readiness checks")
     p.add_argument("--no-render", action="store_true", help="skip the report's thumbnails")
     p.add_argument("--retry-failed", action="store_true", help="re-run cases recorded as failed")
@@ -249,9 +269,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def _is_user_error(exc: Exception) -> bool:
     from spark_blender.core.model import ModelError
-    from spark_blender.core.urdf import URDFError
+    from spark_blender.core.urdf import OutputFolderError, URDFError
 
-    return isinstance(exc, CLIError | URDFError | ModelError | FileExistsError | FileNotFoundError)
+    kinds = CLIError | URDFError | ModelError | OutputFolderError | FileExistsError
+    return isinstance(exc, kinds | FileNotFoundError | NotADirectoryError | PermissionError)
+
+
+def _input_file(path: Path, what: str) -> None:
+    """One line when an input is missing or is not a regular file (a folder, a device, a FIFO)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise CLIError(f"{what} '{path}' does not exist") from None
+    except OSError as exc:
+        raise CLIError(f"{what} '{path}': {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise CLIError(f"{what} '{path}' is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise CLIError(f"{what} '{path}' is not a regular file (a device, pipe or socket)")
 
 
 if __name__ == "__main__":

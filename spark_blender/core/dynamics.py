@@ -13,7 +13,12 @@ and everything below it, the other joints at rest, the object upright with gravi
 - friction = |load| + `HOLD_MARGIN` x push: gravity at mid-range is held with a margin of
   0.6 push, and a push in either direction on top of gravity's pull still overcomes it;
 - damping = push x `TRAVEL_SECONDS` / travel: the push would carry the part across its whole
-  range in about 2 s, so motion settles instead of ringing.
+  range in about 2 s, so motion settles instead of ringing; at most `MAX_DAMPING_RATE` x the
+  part's inertia about the joint (its mass for a slider), because PyBullet applies damping
+  explicitly and a larger ratio diverges at its 240 Hz step (a 5 mm slider would get 800 N s/m).
+
+MuJoCo gets ``<option noslip_iterations="5"/>`` with the files (its joint friction creeps
+otherwise); PyBullet applies joint friction as a zero-velocity motor limited to that force.
 
 Joints that already carry damping or friction keep them (``mode="auto"``); ``"size"``
 recomputes all; ``"keep"`` writes what the model holds.
@@ -33,7 +38,14 @@ GRAVITY = 9.81  # m/s^2, along -Z
 PUSH_FRACTION = 0.1  # the push is this fraction of the part's weight, at its far edge
 HOLD_MARGIN = 0.6  # friction beyond gravity's mid-range load, as a fraction of the push
 TRAVEL_SECONDS = 2.0  # seconds the push alone would take to cross the joint's range
+MAX_DAMPING_RATE = 60.0  # 1/s: damping / inertia, so damping x (1/240 s) / inertia <= 0.25
 DYNAMICS_MODES = ("auto", "size", "keep")
+# MuJoCo's joint friction is a soft constraint that lets a loaded joint creep (about 0.05 rad/s
+# for a laptop lid); its no-slip pass removes the creep. Both writers ask for it.
+MUJOCO_NOSLIP_ITERATIONS = 5
+# The no-slip pass builds a dense matrix over the constraints; objects whose parts rest in
+# contact (hundreds of contacts) outgrow MuJoCo's default arena, so the files ask for more.
+MUJOCO_MEMORY = "64M"
 
 
 @dataclass
@@ -47,6 +59,7 @@ class JointLoad:
     travel: float  # rad or m, upper - lower (one turn for continuous joints)
     load: float  # N m or N, gravity along the joint at the hold value (signed)
     push: float  # N m or N, PUSH_FRACTION of the weight at the far edge
+    inertia: float = 0.0  # kg m^2 about the axis, or kg for a slider
 
     @property
     def friction(self) -> float:
@@ -54,7 +67,7 @@ class JointLoad:
 
     @property
     def damping(self) -> float:
-        return self.push * TRAVEL_SECONDS / self.travel
+        return min(self.push * TRAVEL_SECONDS / self.travel, MAX_DAMPING_RATE * self.inertia)
 
 
 def rest_value(joint: Joint) -> float:
@@ -75,11 +88,12 @@ def joint_loads(obj: ArticulatedObject) -> dict[str, JointLoad]:
     rest = {j.name: rest_value(j) for j in obj.movable_joints}
     poses = link_poses(obj, rest)
     points = {link.name: _link_points(link, poses[link.name]) for link in obj.links}
-    masses = {}
+    masses, tensors = {}, {}
     for link in obj.links:
         if link.inertial is not None and link.inertial.mass > 0.0:
-            centre = (poses[link.name] @ link.inertial.origin)[:3, 3]
-            masses[link.name] = (float(link.inertial.mass), centre)
+            frame = poses[link.name] @ link.inertial.origin
+            masses[link.name] = (float(link.inertial.mass), frame[:3, 3])
+            tensors[link.name] = frame[:3, :3] @ link.inertial.inertia @ frame[:3, :3].T
     loads = {}
     for joint in obj.movable_joints:
         frame = poses[joint.parent] @ joint.origin @ joint_motion(joint, rest[joint.name])
@@ -108,12 +122,23 @@ def joint_loads(obj: ArticulatedObject) -> dict[str, JointLoad]:
         if joint.type == "prismatic":
             load = float(weight @ axis)
             push = PUSH_FRACTION * mass * GRAVITY
+            inertia = mass
         else:
+            inertia = 0.0
+            for name in subtree:
+                if name in masses:
+                    m, c = masses[name]
+                    r = c - pivot
+                    inertia += m * float(r @ r - (r @ axis) ** 2) + float(
+                        axis @ tensors[name] @ axis
+                    )
             load = float(np.cross(offset, weight) @ axis)
             push = PUSH_FRACTION * mass * GRAVITY * reach
         low, high = joint.limits
         travel = max(high - low, 1e-3) if joint.type != "continuous" else 2.0 * math.pi
-        loads[joint.name] = JointLoad(joint.name, mass, lever, reach, travel, load, push)
+        loads[joint.name] = JointLoad(
+            joint.name, mass, lever, reach, travel, load, push, max(inertia, 1e-12)
+        )
     return loads
 
 

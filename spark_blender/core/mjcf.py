@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from lxml import etree
 
+from spark_blender.core.dynamics import MUJOCO_MEMORY, MUJOCO_NOSLIP_ITERATIONS
 from spark_blender.core.meshes import texture_image
 from spark_blender.core.model import ArticulatedObject, Link
 from spark_blender.core.output_folder import WriteOptions, safe_file_name, write_output_folder
@@ -70,6 +71,8 @@ class _MJCFBuilder:
         etree.SubElement(
             self.root, "compiler", angle="radian", meshdir=".", inertiafromgeom="false"
         )
+        etree.SubElement(self.root, "option", noslip_iterations=str(MUJOCO_NOSLIP_ITERATIONS))
+        etree.SubElement(self.root, "size", memory=MUJOCO_MEMORY)
         self.asset = etree.SubElement(self.root, "asset")
         self.textures: dict[str, str] = {}
 

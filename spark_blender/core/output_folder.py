@@ -93,7 +93,7 @@ def check_output_target(target: str | os.PathLike, overwrite: bool = False) -> P
         raise OutputFolderError(f"output folder '{text}' is the file-system root")
     try:
         info = target.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the parents' walk below says which
         info = None
     except OSError as exc:
         raise OutputFolderError(f"output folder '{text}': {exc.strerror}") from None

@@ -5,7 +5,11 @@ a valid inertia; it loads in MuJoCo (URDF import with the compiler options it ne
 PyBullet (inertia from file); every movable joint sweeps through its range (11 values, others at
 rest) with no NaN, both limits reachable and both engines agreeing with the core FK; no
 penetration deeper than 2 mm between a moving link and any link other than its parent (on the
-collision geometry, through MuJoCo's contacts); a short MuJoCo simulation stays finite.
+collision geometry, through MuJoCo's contacts); absurd values (limits beyond 1e6, masses beyond
+1e6 kg or below 1e-9 kg) are errors; and the hold-still test: each movable joint alone at
+mid-range under 5 s of gravity drifts less than 0.05 rad (0.02 m for sliders) and stays in its
+limits, in MuJoCo and in PyBullet, while a push of 10% of its part's weight at its far edge still
+moves it (``core.dynamics`` sizes the joint friction and damping the writers give for this).
 """
 
 from __future__ import annotations
@@ -22,12 +26,21 @@ from pathlib import Path
 import numpy as np
 from lxml import etree
 
+from spark_blender.core.dynamics import JointLoad, hold_value, joint_loads, rest_value
 from spark_blender.core.kinematics import link_poses
-from spark_blender.core.model import ArticulatedObject, Joint
+from spark_blender.core.model import ArticulatedObject
 from spark_blender.core.transforms import invert
-from spark_blender.core.urdf import URDFError, read_urdf, resolve_mesh_paths
+from spark_blender.core.urdf_read import URDFError, read_urdf, resolve_mesh_paths
 
 FK_TOLERANCE = 1e-6  # metres / rotation-matrix entries
+HOLD_SECONDS = 5.0  # gravity time of the hold-still test
+HOLD_DRIFT = {"revolute": 0.05, "continuous": 0.05, "prismatic": 0.02}  # rad / m over 5 s
+PUSH_SECONDS = 1.0  # how long the push is applied
+PUSH_MOVE = 0.01  # rad / m the push must move the part beyond its gravity drift
+LIMIT_SLACK = {"revolute": 0.01, "continuous": 0.0, "prismatic": 0.002}  # soft-limit overshoot
+ABSURD_LIMIT = 1e6  # |limit| above this is an error (rad or m)
+MASS_RANGE = (1e-9, 1e6)  # kg
+PROGRESS_SECONDS = 5.0  # runs longer than this print progress lines
 
 
 @dataclass
@@ -37,6 +50,22 @@ class CheckOptions:
     simulate_steps: int = 200  # MuJoCo steps of the stability run
     package_dirs: tuple[Path, ...] = ()
     engines: tuple[str, ...] = ("mujoco", "pybullet")
+    hold: bool = True  # the hold-still and push tests
+    progress: object = None  # callable(str) for progress lines on long runs; None: silent
+
+    def problems(self) -> list[str]:
+        """Why these options cannot run (one line each, naming the option)."""
+        found = []
+        if not (isinstance(self.steps, int) and 2 <= self.steps <= 1000):
+            found.append(f"--steps {self.steps}: must be a whole number from 2 to 1000")
+        if not (math.isfinite(self.penetration) and 0.0 <= self.penetration <= 1.0):
+            found.append(f"--penetration {self.penetration}: must be a finite 0 to 1 (metres)")
+        if not (isinstance(self.simulate_steps, int) and 0 <= self.simulate_steps <= 100_000):
+            found.append(f"simulate_steps {self.simulate_steps}: must be 0 to 100000")
+        unknown = set(self.engines) - {"mujoco", "pybullet"}
+        if unknown:
+            found.append(f"unknown engines {sorted(unknown)}: use mujoco, pybullet")
+        return found
 
 
 @dataclass
@@ -88,8 +117,20 @@ class CheckReport:
 def check_urdf(path: str | os.PathLike, options: CheckOptions | None = None) -> CheckReport:
     """Run every sim-readiness check on a URDF file."""
     options = options or CheckOptions()
+    problems = options.problems()
+    if problems:
+        raise ValueError("; ".join(problems))
     path = Path(path)
-    report = CheckReport(model=str(path))
+    shown = os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if shown == os.fsdecode(path) or not path.parent.is_dir():
+        return _check(path, options, CheckReport(model=shown))
+    # MuJoCo and PyBullet take UTF-8 paths only: reach a folder named otherwise via a link.
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "model").symlink_to(path.parent.resolve(), target_is_directory=True)
+        return _check(Path(tmp) / "model" / path.name, options, CheckReport(model=shown))
+
+
+def _check(path: Path, options: CheckOptions, report: CheckReport) -> CheckReport:
     started = time.perf_counter()
     try:
         obj = read_urdf(path, options.package_dirs)
@@ -102,28 +143,43 @@ def check_urdf(path: str | os.PathLike, options: CheckOptions | None = None) -> 
         f"{len(obj.links)} links, {len(obj.joints)} joints ({len(obj.movable_joints)} movable)"
     )
     _check_model(obj, report)
+    if any(f.check == "model" and f.severity == "error" for f in report.findings):
+        report.seconds = time.perf_counter() - started
+        return report  # the simulators would fail (or crash) on what the rules refuse
     sweeps = sweep_configurations(obj, options.steps)
+    progress = _Progress(options.progress, started)
     if "mujoco" in options.engines:
-        _check_mujoco(path, obj, sweeps, options, report)
+        _check_mujoco(path, obj, sweeps, options, report, progress)
     if "pybullet" in options.engines:
-        _check_pybullet(path, obj, sweeps, options, report)
+        _check_pybullet(path, obj, sweeps, options, report, progress)
     report.seconds = time.perf_counter() - started
     return report
 
 
+class _Progress:
+    """Progress lines, at most one every few seconds, once a run has taken PROGRESS_SECONDS."""
+
+    def __init__(self, sink, started: float):
+        self.sink = sink
+        self.started = started
+        self.last = started
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.sink is None or now - self.started < PROGRESS_SECONDS or now - self.last < 2.0:
+            return
+        self.last = now
+        self.sink(f"check: {stage} {done}/{total} ({now - self.started:.0f} s)")
+
+
 def sweep_configurations(obj: ArticulatedObject, steps: int) -> list[tuple[str, float, dict]]:
     """(joint, value, configuration) for `steps` values across each movable joint's range."""
-    rest = {j.name: _rest_value(j) for j in obj.movable_joints}
+    rest = {j.name: rest_value(j) for j in obj.movable_joints}
     sweeps = [("rest", 0.0, dict(rest))]
     for joint in obj.movable_joints:
         for value in np.linspace(*joint.limits, steps):
             sweeps.append((joint.name, float(value), {**rest, joint.name: float(value)}))
     return sweeps
-
-
-def _rest_value(joint: Joint) -> float:
-    low, high = joint.limits
-    return float(min(max(0.0, low), high))
 
 
 # --- model rules ---------------------------------------------------------------------------------
@@ -133,8 +189,20 @@ def _check_model(obj: ArticulatedObject, report: CheckReport) -> None:
         report.error("model", problem)
     for joint in obj.movable_joints:
         low, high = joint.limits
-        if not low <= 0.0 <= high:
+        if max(abs(low), abs(high)) > ABSURD_LIMIT:
+            report.error(
+                "model",
+                f"joint '{joint.name}' limits [{low:g}, {high:g}] go beyond +-{ABSURD_LIMIT:g}",
+            )
+        elif not low <= 0.0 <= high:
             report.warn("model", f"joint '{joint.name}' limits [{low:g}, {high:g}] leave out 0")
+    for link in obj.links:
+        if link.inertial is not None and not (MASS_RANGE[0] <= link.inertial.mass <= MASS_RANGE[1]):
+            report.error(
+                "model",
+                f"link '{link.name}' mass {link.inertial.mass:g} kg is outside "
+                f"[{MASS_RANGE[0]:g}, {MASS_RANGE[1]:g}] kg",
+            )
     moving = obj.moving_links()
     bare = [n for n in moving if not obj.link(n).collisions]
     if bare:
@@ -154,7 +222,9 @@ def mujoco_urdf_text(path: Path, obj_dir: Path, resolved: dict[str, str]) -> byt
     """The URDF with mesh paths made absolute and MuJoCo's import options set."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     root = etree.fromstring(path.read_bytes(), parser)
+    options = []  # the file's own <option> and <size> (no-slip, memory) are part of its physics
     for old in root.findall("mujoco"):
+        options += old.findall("option") + old.findall("size")
         root.remove(old)
     for mesh in root.iter("mesh"):
         filename = mesh.get("filename", "")
@@ -171,11 +241,12 @@ def mujoco_urdf_text(path: Path, obj_dir: Path, resolved: dict[str, str]) -> byt
         balanceinertia="false",
         inertiafromgeom="false",
     )
+    mujoco.extend(options)
     root.insert(0, mujoco)
     return etree.tostring(root)
 
 
-def _check_mujoco(path, obj, sweeps, options, report) -> None:
+def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
     try:
         import mujoco
     except ImportError:
@@ -206,7 +277,10 @@ def _check_mujoco(path, obj, sweeps, options, report) -> None:
     }
     fk_error = 0.0
     deepest: dict[tuple[str, str], dict] = {}
-    for joint_name, value, configuration in sweeps:
+    tree = ({j.child: j.parent for j in obj.joints}, set(obj.moving_links()))
+    for done, (joint_name, value, configuration) in enumerate(sweeps):
+        if progress is not None:
+            progress("MuJoCo sweep", done, len(sweeps))
         data.qpos[:] = 0.0
         for name, q in configuration.items():
             data.qpos[model.jnt_qposadr[joint_ids[name]]] = q
@@ -215,7 +289,7 @@ def _check_mujoco(path, obj, sweeps, options, report) -> None:
             report.error("sweep", f"MuJoCo gives NaN at {joint_name}={value:.4g}")
             continue
         fk_error = max(fk_error, _fk_error_mujoco(obj, configuration, data, body_of))
-        _collect_penetrations(mujoco, model, data, obj, joint_name, value, options, deepest)
+        _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, deepest)
     if fk_error > FK_TOLERANCE:
         report.error("sweep", f"MuJoCo link poses differ from the core FK by {fk_error:.3g}")
     for pair, item in sorted(deepest.items()):
@@ -230,11 +304,19 @@ def _check_mujoco(path, obj, sweeps, options, report) -> None:
         report.error(
             "stability", f"MuJoCo simulation diverged within {options.simulate_steps} steps"
         )
-    report.summary["mujoco"] = (
+    summary = (
         f"loaded ({time.perf_counter() - started:.2f} s); {len(sweeps)} poses swept; "
-        f"FK error {fk_error:.1e}; {len(deepest)} penetrating pairs; "
-        f"{'stable' if stable else 'unstable'} over {options.simulate_steps} steps"
+        f"FK error {fk_error:.1e}; {len(deepest)} penetrating pairs"
     )
+    if stable and options.hold and obj.movable_joints:
+        try:
+            results = _hold_mujoco(mujoco, model, obj, joint_ids, progress)
+            summary += "; " + _report_hold("MuJoCo", obj, results, report)
+        except mujoco.FatalError as exc:
+            report.error("hold", f"MuJoCo stopped: {_first_line(exc)}")
+    elif not stable:
+        summary += f"; unstable within {options.simulate_steps} steps"
+    report.summary["mujoco"] = summary
 
 
 def _check_as_is_mujoco(path: Path, report: CheckReport) -> None:
@@ -294,9 +376,8 @@ def _mujoco_pose(data, body_id: int) -> np.ndarray:
     return pose
 
 
-def _collect_penetrations(mujoco, model, data, obj, joint_name, value, options, deepest) -> None:
-    parent_of = {j.child: j.parent for j in obj.joints}
-    moving = set(obj.moving_links())
+def _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, deepest) -> None:
+    parent_of, moving = tree
     for contact in data.contact[: data.ncon]:
         depth = -float(contact.dist)
         if depth <= options.penetration:
@@ -319,14 +400,17 @@ def _collect_penetrations(mujoco, model, data, obj, joint_name, value, options, 
 
 def _simulate(mujoco, model, steps: int) -> bool:
     data = mujoco.MjData(model)
-    for _ in range(steps):
-        mujoco.mj_step(model, data)
+    try:
+        for _ in range(steps):
+            mujoco.mj_step(model, data)
+    except mujoco.FatalError:  # e.g. its memory arena overflows: not a sim-ready file
+        return False
     bad = data.warning[mujoco.mjtWarning.mjWARN_BADQACC].number
     return bool(np.all(np.isfinite(data.qpos)) and bad == 0)
 
 
 # --- PyBullet ------------------------------------------------------------------------------------
-def _check_pybullet(path, obj, sweeps, options, report) -> None:
+def _check_pybullet(path, obj, sweeps, options, report, progress=None) -> None:
     try:
         with quiet_native_output():  # it prints its build time on import
             import pybullet
@@ -356,6 +440,9 @@ def _check_pybullet(path, obj, sweeps, options, report) -> None:
             f"loaded ({time.perf_counter() - started:.2f} s); {len(sweeps)} poses swept; "
             f"FK error {fk_error:.1e}"
         )
+        if options.hold and obj.movable_joints and math.isfinite(fk_error):
+            results = _hold_pybullet(pybullet, client, body, obj, progress)
+            report.summary["pybullet"] += "; " + _report_hold("PyBullet", obj, results, report)
     finally:
         pybullet.disconnect(client)
 
@@ -411,6 +498,251 @@ def _pose(pybullet, position, orientation) -> np.ndarray:
     pose[:3, :3] = np.asarray(pybullet.getMatrixFromQuaternion(orientation)).reshape(3, 3)
     pose[:3, 3] = position
     return pose
+
+
+# --- hold still, and yield to a push -------------------------------------------------------------
+@dataclass
+class HoldResult:
+    """One joint's hold-still and push runs in one engine (radians or metres)."""
+
+    joint: str
+    start: float
+    drift: float  # largest |q - start| over HOLD_SECONDS of gravity
+    low: float  # lowest and highest value reached
+    high: float
+    pushed: float  # how far the push moved it, in the push's direction
+
+
+def _report_hold(engine: str, obj: ArticulatedObject, results: list[HoldResult], report) -> str:
+    worst = {"rad": 0.0, "m": 0.0}
+    for r in results:
+        joint = obj.joint(r.joint)
+        unit = "m" if joint.type == "prismatic" else "rad"
+        worst[unit] = max(worst[unit], r.drift)
+        limit = HOLD_DRIFT[joint.type]
+        if r.drift >= limit:
+            report.error(
+                "hold",
+                f"{engine}: joint '{r.joint}' left at {r.start:.3g} drifts {r.drift:.3g} {unit} "
+                f"in {HOLD_SECONDS:g} s of gravity (limit {limit:g}); give it friction "
+                "(`spark-articulate convert` sizes it)",
+            )
+        slack = LIMIT_SLACK[joint.type]
+        if joint.type != "continuous" and (
+            r.low < joint.lower - slack or r.high > joint.upper + slack
+        ):
+            report.error(
+                "hold",
+                f"{engine}: joint '{r.joint}' leaves its limits [{joint.lower:.3g}, "
+                f"{joint.upper:.3g}] (reaches [{r.low:.3g}, {r.high:.3g}])",
+            )
+        if r.pushed < _push_needed(joint):
+            message = (
+                f"{engine}: joint '{r.joint}' moves only {r.pushed:.3g} {unit} under a push of "
+                f"10% of its part's weight at its far edge for {PUSH_SECONDS:g} s"
+            )
+            if _has_movable_ancestor(obj, joint):  # the push may turn the parent joint instead
+                report.warn("push", message + " (a joint above it may have yielded instead)")
+            else:
+                report.error("push", message)
+    return (
+        f"hold {HOLD_SECONDS:g} s: worst drift {worst['rad']:.2g} rad, {worst['m']:.2g} m; "
+        f"{sum(r.pushed >= _push_needed(obj.joint(r.joint)) for r in results)}/{len(results)} "
+        "move under a push"
+    )
+
+
+def _has_movable_ancestor(obj: ArticulatedObject, joint) -> bool:
+    parent = obj.parent_joint(joint.parent)
+    while parent is not None:
+        if parent.movable:
+            return True
+        parent = obj.parent_joint(parent.parent)
+    return False
+
+
+def _push_needed(joint) -> float:
+    low, high = joint.limits
+    return min(PUSH_MOVE, 0.05 * (high - low))
+
+
+def _push_signs(load: JointLoad | None) -> tuple[float, float]:
+    """Push the way gravity already pulls first (no pull: the positive way), then the other
+    way: the part passes when either push moves it."""
+    first = 1.0 if load is None or load.load >= -1e-12 else -1.0
+    return first, -first
+
+
+REST_SPEED = 1e-6  # rad/s or m/s: below this for every joint, twice running, the part is held
+CHUNK_SECONDS = 0.05
+
+
+def _settle(advance, speed, start: float, steps: int, timestep: float) -> tuple[float, float]:
+    """Step up to `steps` under gravity, sampling the joint every CHUNK_SECONDS; the range of
+    values reached. A run stops early once every joint has stayed still (two samples in a row
+    below REST_SPEED, after the first 0.2 s): friction holds it, and with no force changing,
+    a held state stays held."""
+    chunk = max(1, round(CHUNK_SECONDS / timestep))
+    low = high = start
+    done, quiet = 0, 0
+    while done < steps:
+        n = min(chunk, steps - done)
+        q = advance(n)
+        done += n
+        if not math.isfinite(q):
+            return -math.inf, math.inf
+        low, high = min(low, q), max(high, q)
+        quiet = quiet + 1 if speed() < REST_SPEED else 0
+        if quiet >= 2 and done * timestep >= 0.2:
+            break
+    return low, high
+
+
+def _pushed(advance, start: float, sign: float, steps: int, timestep: float, joint) -> float:
+    """How far the push moves the joint in `steps` (stops once it has moved enough)."""
+    chunk = max(1, round(CHUNK_SECONDS / timestep))
+    needed = _push_needed(joint)
+    done, moved = 0, 0.0
+    while done < steps:
+        n = min(chunk, steps - done)
+        moved = sign * (advance(n) - start)
+        done += n
+        if not math.isfinite(moved) or moved >= needed:
+            break
+    return moved
+
+
+def _hold_mujoco(mujoco, model, obj, joint_ids, progress) -> list[HoldResult]:
+    """Each movable joint alone at mid-range (others at rest): 5 s of gravity, then 1 s pushed.
+    Contacts are off (the penetration pass covers them): a part at mid-range touches nothing."""
+    loads = joint_loads(obj)
+    saved = model.opt.disableflags
+    model.opt.disableflags = saved | mujoco.mjtDisableBit.mjDSBL_CONTACT
+    data = mujoco.MjData(model)
+    hold_steps = round(HOLD_SECONDS / model.opt.timestep)
+    push_steps = round(PUSH_SECONDS / model.opt.timestep)
+    rest = {j.name: rest_value(j) for j in obj.movable_joints}
+    results = []
+    try:
+        for done, joint in enumerate(obj.movable_joints):
+            if progress is not None:
+                progress("hold-still test (MuJoCo)", done, len(obj.movable_joints))
+            jid = joint_ids[joint.name]
+            adr, dof = model.jnt_qposadr[jid], model.jnt_dofadr[jid]
+            start = hold_value(joint)
+
+            def reset(adr=adr, start=start) -> None:
+                mujoco.mj_resetData(model, data)
+                for name, q in rest.items():
+                    data.qpos[model.jnt_qposadr[joint_ids[name]]] = q
+                data.qpos[adr] = start
+
+            def advance(steps: int, adr=adr) -> float:
+                for _ in range(steps):
+                    mujoco.mj_step(model, data)
+                return float(data.qpos[adr])
+
+            def speed() -> float:
+                return float(np.abs(data.qvel).max()) if model.nv else 0.0
+
+            reset()
+            low, high = _settle(advance, speed, start, hold_steps, model.opt.timestep)
+            drift = max(start - low, high - start)
+            push = loads[joint.name].push if joint.name in loads else 0.0
+            pushed = -math.inf
+            for sign in _push_signs(loads.get(joint.name)):
+                reset()
+                data.qfrc_applied[dof] = sign * push
+                moved = _pushed(advance, start, sign, push_steps, model.opt.timestep, joint)
+                data.qfrc_applied[dof] = 0.0
+                pushed = max(pushed, moved)
+                if pushed >= _push_needed(joint):
+                    break
+            if not math.isfinite(drift):
+                drift = math.inf
+            results.append(HoldResult(joint.name, start, float(drift), low, high, float(pushed)))
+    finally:
+        model.opt.disableflags = saved
+    return results
+
+
+def _hold_pybullet(pybullet, client, body, obj, progress) -> list[HoldResult]:
+    """The same test in PyBullet. PyBullet reads a joint's friction but leaves its default
+    velocity motors on instead (they lock every joint); the test does what a PyBullet user does
+    for joint friction: a zero-velocity motor whose force limit is the URDF's friction."""
+    loads = joint_loads(obj)
+    kw = {"physicsClientId": client}
+    count = pybullet.getNumJoints(body, **kw)
+    index = {pybullet.getJointInfo(body, i, **kw)[1].decode(): i for i in range(count)}
+    pybullet.setGravity(0.0, 0.0, -9.81, **kw)
+    for i in range(count):  # collisions off, as in MuJoCo: the penetration pass covers them
+        pybullet.setCollisionFilterGroupMask(body, i, 0, 0, **kw)
+    pybullet.setCollisionFilterGroupMask(body, -1, 0, 0, **kw)
+    # A body at rest falls asleep, and then a push does not wake it.
+    pybullet.changeDynamics(
+        body, -1, activationState=pybullet.ACTIVATION_STATE_DISABLE_SLEEPING, **kw
+    )
+    for joint in obj.movable_joints:
+        pybullet.setJointMotorControl2(
+            body, index[joint.name], pybullet.VELOCITY_CONTROL, targetVelocity=0.0,
+            force=float(joint.friction), **kw
+        )  # fmt: skip
+    step = 1.0 / 240.0
+    pybullet.setTimeStep(step, **kw)
+    rest = {j.name: rest_value(j) for j in obj.movable_joints}
+    movable = [index[j.name] for j in obj.movable_joints]
+    results = []
+    for done, joint in enumerate(obj.movable_joints):
+        if progress is not None:
+            progress("hold-still test (PyBullet)", done, len(obj.movable_joints))
+        i = index[joint.name]
+        start = hold_value(joint)
+
+        def reset(i=i, start=start) -> None:
+            for name, q in rest.items():
+                pybullet.resetJointState(body, index[name], q, 0.0, **kw)
+            pybullet.resetJointState(body, i, start, 0.0, **kw)
+
+        def advance(steps: int, i=i, torque=None) -> float:
+            for _ in range(steps):
+                if torque is not None:  # PyBullet clears a joint torque after every step
+                    pybullet.setJointMotorControl2(
+                        body, i, pybullet.TORQUE_CONTROL, force=torque, **kw
+                    )
+                pybullet.stepSimulation(**kw)
+            return float(pybullet.getJointState(body, i, **kw)[0])
+
+        def speed() -> float:
+            states = pybullet.getJointStates(body, movable, **kw)
+            return max(abs(state[1]) for state in states)
+
+        reset()
+        low, high = _settle(advance, speed, start, round(HOLD_SECONDS / step), step)
+        drift = max(start - low, high - start)
+        load = loads.get(joint.name)
+        push = load.push if load is not None else 0.0
+        pushed = -math.inf
+        for sign in _push_signs(load):
+            reset()
+            # The push, with the joint's friction opposing it as it slides that way: the zero-
+            # velocity motor gives way to a joint torque (PyBullet runs one control mode a
+            # joint). Sliding back the other way is not friction's model: it counts as 0.
+            pybullet.setJointMotorControl2(body, i, pybullet.VELOCITY_CONTROL, force=0.0, **kw)
+            torque = sign * (push - float(joint.friction))
+
+            def pushing(steps: int, torque=torque) -> float:
+                return advance(steps, torque=torque)
+
+            moved = _pushed(pushing, start, sign, round(PUSH_SECONDS / step), step, joint)
+            pushed = max(pushed, moved, 0.0)
+            if pushed >= _push_needed(joint):
+                break
+        pybullet.setJointMotorControl2(
+            body, i, pybullet.VELOCITY_CONTROL, targetVelocity=0.0, force=float(joint.friction),
+            **kw
+        )  # fmt: skip
+        results.append(HoldResult(joint.name, start, float(drift), low, high, float(pushed)))
+    return results
 
 
 # --- helpers -------------------------------------------------------------------------------------

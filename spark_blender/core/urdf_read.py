@@ -56,6 +56,10 @@ def read_urdf(
     """Read a URDF file into an ArticulatedObject (raises URDFError)."""
     path = Path(path)
     if not path.is_file():
+        if path.is_dir():
+            raise URDFError(f"{path}: is a folder, not a URDF file")
+        if path.exists():
+            raise URDFError(f"{path}: is not a regular file (a device, pipe or socket)")
         raise URDFError(f"{path}: file not found")
     options = ReadOptions(tuple(Path(p) for p in package_dirs), allow_outside, load_meshes)
     size = path.stat().st_size

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from lxml import etree
 
+from spark_blender.core.dynamics import MUJOCO_MEMORY, MUJOCO_NOSLIP_ITERATIONS
 from spark_blender.core.model import ArticulatedObject
 from spark_blender.core.output_folder import MeshFiles, WriteOptions, write_output_folder
 from spark_blender.core.transforms import matrix_to_rpy
@@ -62,6 +63,8 @@ def urdf_element(
         fusestatic="false",
         balanceinertia="false",
     )
+    etree.SubElement(mujoco, "option", noslip_iterations=str(MUJOCO_NOSLIP_ITERATIONS))
+    etree.SubElement(mujoco, "size", memory=MUJOCO_MEMORY)
     for link in obj.links:
         element = etree.SubElement(robot, "link", name=link.name)
         if link.label:

@@ -163,8 +163,10 @@ def _claim_report_folder(options: EvalOptions) -> None:
     run = {"source": options.source, "seed": options.seed}
     if path.is_file():
         try:
-            previous = json.loads(path.read_text())
-        except ValueError:
+            previous = json.loads(path.read_bytes().decode("utf-8"))
+        except ValueError:  # garbage (not UTF-8, not JSON): no claim, it is replaced
+            previous = {}
+        if not isinstance(previous, dict):
             previous = {}
         mine = f"'{options.source}' (seed {options.seed})"
         theirs = f"'{previous.get('source')}' (seed {previous.get('seed')})"
@@ -178,16 +180,20 @@ def _claim_report_folder(options: EvalOptions) -> None:
 
 # --- results.jsonl -------------------------------------------------------------------------------
 def read_results(path: Path) -> dict[str, dict]:
-    """Recorded cases (the last line of a case wins; a torn last line is ignored)."""
+    """Recorded cases (the last line of a case wins). Lines that are not a case record (a torn
+    last line, garbage, a record without its case, status and category) are ignored, so those
+    cases are evaluated again."""
     records: dict[str, dict] = {}
     if not path.is_file():
         return records
-    for line in path.read_text().splitlines():
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and "case" in record:
+        if isinstance(record, dict) and all(
+            isinstance(record.get(key), str) for key in ("case", "status", "category")
+        ):
             records[record["case"]] = record
     return records
 

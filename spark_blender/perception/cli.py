@@ -25,17 +25,22 @@ def add_parse_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_parse_verb(args: argparse.Namespace, user_error: type[Exception]) -> int:
+    from spark_blender.core.images import ImageError, load_image
+    from spark_blender.core.output_folder import check_output_target
     from spark_blender.perception.errors import PerceptionError
     from spark_blender.perception.parsers import get_parser
 
-    if not args.image.is_file():
-        raise user_error(f"image '{args.image}' does not exist")
-    if args.out.exists() and not args.force and any(args.out.iterdir()):
+    try:
+        image = load_image(args.image)  # the one loader: pixel limit, one-line errors
+    except ImageError as exc:
+        raise user_error(str(exc)) from None
+    if args.out.exists() and not args.force and args.out.is_dir() and any(args.out.iterdir()):
         raise user_error(f"output folder '{args.out}' exists and is not empty (use --force)")
+    check_output_target(args.out, args.force)
     name, options = parser_options_from_args(args)
     progress = None if args.quiet else _print_progress
     try:
-        result = get_parser(name, options).parse(args.image, progress)
+        result = get_parser(name, options).parse(image, progress)
     except PerceptionError as exc:
         raise user_error(str(exc)) from None
     out = result.save(args.out, overwrite=args.force)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from spark_blender.cli_options import int_in
 from spark_blender.synth import CATEGORIES
 from spark_blender.synth.camera import BACKGROUNDS
 
@@ -12,14 +13,17 @@ from spark_blender.synth.camera import BACKGROUNDS
 def add_synth_arguments(p) -> None:
     p.add_argument("--categories", nargs="+", default=["all"],
                    help=f"category names or 'all' ({', '.join(CATEGORIES)})")  # fmt: skip
-    p.add_argument("--n", type=int, default=10, help="samples per category (10)")
+    p.add_argument("--n", type=int_in(1, 1_000_000), default=10, help="samples per category (10)")
     p.add_argument("--out", "-o", type=Path, required=True, help="dataset folder")
-    p.add_argument("--seed", type=int, default=0, help="dataset seed (0)")
-    p.add_argument("--size", type=int, default=224, help="image width and height (224)")
-    p.add_argument("--random-poses", type=int, default=0, help="random poses besides rest/moved")
+    p.add_argument("--seed", type=int_in(0), default=0, help="dataset seed (0)")
+    p.add_argument("--size", type=int_in(16, 4096), default=224, help="image size, 16-4096 (224)")
+    p.add_argument("--random-poses", type=int_in(0, 100), default=0,
+                   help="random poses besides rest/moved, 0-100 (0)")  # fmt: skip
     p.add_argument("--backend", choices=("fast", "cycles"), default="fast", help="renderer")
-    p.add_argument("--cycles-samples", type=int, default=16, help="Cycles samples per pixel")
-    p.add_argument("--shard-size", type=int, default=64, help="samples per shard file (64)")
+    p.add_argument("--cycles-samples", type=int_in(1, 65536), default=16,
+                   help="Cycles samples per pixel, 1-65536 (16)")  # fmt: skip
+    p.add_argument("--shard-size", type=int_in(1, 100_000), default=64,
+                   help="samples per shard file (64)")  # fmt: skip
     p.add_argument("--backgrounds", nargs="+", default=list(BACKGROUNDS), choices=BACKGROUNDS)
     p.add_argument("--urdf", action="store_true", help="also write every object's URDF folder")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -41,11 +45,12 @@ def run_synth_verb(args, user_error: type[Exception]) -> int:
         cycles_samples=args.cycles_samples,
         write_urdf=args.urdf,
     )
+    from spark_blender.core.output_folder import check_output_target
+
     problems = config.problems()
-    if args.out.exists() and not args.out.is_dir():
-        problems.append(f"output '{args.out}' is a file, not a folder")
     if problems:
         raise user_error("; ".join(problems))
+    check_output_target(args.out, args.force)  # before any work
     total = len(categories) * args.n
 
     def progress(event) -> None:

@@ -77,8 +77,8 @@ def test_cli_exit_codes_and_json(example_urdf, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["passed"] is True and report["findings"] == []
     missing = tmp_path / "nothing.urdf"
-    assert main(["check", str(missing)]) == 1
-    assert "file not found" in capsys.readouterr().out
+    assert main(["check", str(missing)]) == 2  # bad input: one line on stderr (issue 11)
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_check_of_a_broken_file_reports_the_read_error(tmp_path):
