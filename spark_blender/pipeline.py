@@ -523,11 +523,12 @@ def _refine(obj, camera, observed, mask, moved: Image.Image, opts: ReconstructOp
     moved_mask = alpha_mask(moved)
     if moved_mask is None:
         moved_mask = _mask_of(_parse(parser, moved, "moved image"), moved, "moved image")
-    options = RefineOptions(device=opts.device)
-    # The photo shows the rest pose only when nothing in it is open.
-    rest_mask = None if any(observed.values()) else mask
-    targets = Targets(moved_mask=moved_mask, rest_mask=rest_mask)
+    options = RefineOptions(device=opts.device, observed=dict(observed))
+    # The photo's mask goes in with its pose (RefineOptions.observed): open parts explain both.
+    targets = Targets(moved_mask=moved_mask, rest_mask=mask)
     result = refine_joints(obj, camera, targets, options)
+    observed.clear()
+    observed.update(result.observed)
     return result.object, result.camera
 
 

@@ -27,6 +27,7 @@ import torch
 from spark_blender.core.camera import Camera
 from spark_blender.core.kinematics import posed_mesh
 from spark_blender.core.model import ArticulatedObject
+from spark_blender.refinement.adam import Adam
 from spark_blender.refinement.kinematics import rotation_vector_matrix
 from spark_blender.refinement.masks import resize_mask
 from spark_blender.refinement.raster import (
@@ -204,7 +205,7 @@ def fit_view_and_proportions(
     rot = torch.zeros(3, requires_grad=True)
     shift = torch.zeros(3, requires_grad=True)
     log_scale = torch.zeros(2, requires_grad=True)
-    optimiser = torch.optim.Adam(
+    optimiser = Adam(
         [
             {"params": [rot], "lr": 0.004},
             {"params": [shift], "lr": 0.004 * distance},
