@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from spark_blender.core.camera import Camera
 from spark_blender.evaluation.joints import JointSpec, joint_kind
 
 CASE_FILES = ("gt.json", "gt_rest.npz")  # the least a folder needs to be scored as a case
@@ -21,31 +22,6 @@ CASE_FILES = ("gt.json", "gt_rest.npz")  # the least a folder needs to be scored
 
 class CaseError(ValueError):
     """A case folder is missing a file or holds a malformed one; the message names it."""
-
-
-@dataclass
-class Camera:
-    """A pinhole camera in Blender's convention (looks along local -Z, local +Y up)."""
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    cam_to_world: np.ndarray  # 4x4
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Camera:
-        return cls(
-            width=int(data["width"]),
-            height=int(data["height"]),
-            fx=float(data["fx"]),
-            fy=float(data["fy"]),
-            cx=float(data["cx"]),
-            cy=float(data["cy"]),
-            cam_to_world=np.asarray(data["cam_to_world"], dtype=float).reshape(4, 4),
-        )
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """The report of a run: `summary.md`, `report.html`, per-case thumbnails and per-category plots.
 
 Thumbnails show, from the case's own camera: the input photo, the reconstruction at rest and at
-EVAL.md's moved state (parts in distinct colours), and the ground truth at rest and moved.
+EVAL.md's moved state (parts in distinct colours), and the ground truth at rest and moved. They
+are drawn by the data engine's rasteriser (``synth.render_fast``), two-sided: meshes from
+elsewhere rarely wind consistently.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import numpy as np
+import trimesh
 from PIL import Image
 
+from spark_blender.core.camera import Camera
+from spark_blender.core.model import ArticulatedObject, Joint, Link, Material, Visual
 from spark_blender.evaluation.cases import Case
 from spark_blender.evaluation.prediction import Prediction
-from spark_blender.evaluation.render import on_white, render_meshes
 from spark_blender.evaluation.summary import (
     METRICS,
     SummaryRow,
@@ -36,7 +41,61 @@ VIEWS = (
 )
 
 
+# Distinct part colours: the first part (usually the base) is grey.
+PART_COLOURS = (
+    (0.72, 0.72, 0.74),
+    (0.90, 0.55, 0.25),
+    (0.30, 0.60, 0.90),
+    (0.45, 0.78, 0.40),
+    (0.85, 0.40, 0.55),
+    (0.65, 0.50, 0.85),
+    (0.90, 0.80, 0.30),
+    (0.35, 0.80, 0.80),
+)
+
+
 # --- thumbnails ----------------------------------------------------------------------------------
+def meshes_object(meshes, colours=PART_COLOURS) -> ArticulatedObject:
+    """World-frame meshes as one object of parts fixed to an empty root, coloured in turn."""
+    parts = [
+        Link(
+            f"part_{i}",
+            visuals=[
+                Visual(
+                    trimesh.Trimesh(mesh.vertices, mesh.faces, process=False),
+                    np.eye(4),
+                    Material(f"colour_{i}", (*colours[i % len(colours)], 1.0)),
+                )
+            ],
+        )
+        for i, mesh in enumerate(m for m in meshes if len(m.faces))
+    ]
+    joints = [Joint(f"fix_{p.name}", "fixed", "root", p.name, np.eye(4)) for p in parts]
+    return ArticulatedObject("thumbnail", links=[Link("root"), *parts], joints=joints)
+
+
+def render_meshes(meshes, camera: Camera, size: int, colours=PART_COLOURS) -> Image.Image:
+    """An RGBA image of world-frame `meshes` seen by `camera`, `size` pixels wide."""
+    from spark_blender.synth.render_fast import render
+
+    obj = meshes_object(meshes, colours)
+    if not any(link.visuals for link in obj.links):
+        height = round(camera.height * size / camera.width)
+        return Image.new("RGBA", (size, height), (255, 255, 255, 0))
+    return Image.fromarray(render(obj, camera.scaled(size), two_sided=True).rgba, "RGBA")
+
+
+def on_white(image: Image.Image, size: int | None = None) -> Image.Image:
+    """An RGBA render or photo flattened onto white (and resized to `size` wide)."""
+    image = image.convert("RGBA")
+    if size is not None and image.width != size:
+        height = round(image.height * size / image.width)
+        image = image.resize((size, height), Image.LANCZOS)
+    flat = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    flat.alpha_composite(image)
+    return flat.convert("RGB")
+
+
 def render_thumbnails(case: Case, prediction: Prediction | None, folder: Path) -> dict[str, str]:
     """Write the case's PNGs into `folder`; returns {view: path relative to the report}."""
     folder.mkdir(parents=True, exist_ok=True)

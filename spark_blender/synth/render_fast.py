@@ -104,21 +104,25 @@ def render(
     lighting: Lighting | None = None,
     background: Background | None = None,
     geometry: SceneGeometry | None = None,
+    two_sided: bool = False,
 ) -> RenderResult:
-    """Render `obj` posed at `configuration` from `camera`."""
+    """Render `obj` posed at `configuration` from `camera`. `two_sided` draws back faces too,
+    lit as if they faced the camera (for meshes from elsewhere, which rarely wind
+    consistently); the data engine's renders are one-sided."""
     geometry = geometry or scene_geometry(obj)
     lighting = lighting or Lighting()
     background = background or Background()
     world = posed_triangles(geometry, obj, configuration)
     H, W = camera.height, camera.width
-    face, pix, bary, depth = rasterise(world, camera)
+    face, pix, bary, depth = rasterise(world, camera, two_sided)
     rgba = np.empty((H * W, 4), np.uint8)
     rgba[:, :3] = background_pixels(background, W, H)
     rgba[:, 3] = 0 if background.kind == "transparent" else 255
     mask = np.zeros(H * W, np.uint8)
     depth_map = np.zeros(H * W, np.float32)
     if len(face):
-        colour = shade(geometry, world, face, bary, lighting)
+        eye = camera.cam_to_world[:3, 3] if two_sided else None
+        colour = shade(geometry, world, face, bary, lighting, eye)
         rgba[pix, :3] = np.clip(colour * 255.0 + 0.5, 0, 255).astype(np.uint8)
         rgba[pix, 3] = 255
         mask[pix] = (geometry.link_of_face[face] + 1).astype(np.uint8)
@@ -143,8 +147,9 @@ def background_pixels(background: Background, width: int, height: int) -> np.nda
     return _BACKGROUND_CACHE[key]
 
 
-def rasterise(world: np.ndarray, camera: Camera):
-    """Visible triangle per pixel: (face, pixel index, perspective barycentrics, depth)."""
+def rasterise(world: np.ndarray, camera: Camera, two_sided: bool = False):
+    """Visible triangle per pixel: (face, pixel index, perspective barycentrics, depth); back
+    faces are culled unless `two_sided`."""
     H, W = camera.height, camera.width
     pose = camera.cam_to_world
     cam = (world - pose[:3, 3]) @ pose[:3, :3]  # (F, 3, 3) in camera coordinates
@@ -152,7 +157,8 @@ def rasterise(world: np.ndarray, camera: Camera):
     keep = np.all(d > NEAR, axis=1)
     # Back faces: the outward normal points away from the camera (at the origin).
     normal = np.cross(cam[:, 1] - cam[:, 0], cam[:, 2] - cam[:, 0])
-    keep &= np.einsum("fi,fi->f", normal, cam[:, 0]) < 0.0
+    if not two_sided:
+        keep &= np.einsum("fi,fi->f", normal, cam[:, 0]) < 0.0
     faces = np.nonzero(keep)[0]
     cam, d = cam[faces], d[faces]
     sx = camera.fx * cam[..., 0] / d + camera.cx  # pixel coordinates, y down
@@ -210,13 +216,19 @@ def rasterise(world: np.ndarray, camera: Camera):
     return faces[t], pix[win], bary, 1.0 / invd
 
 
-def shade(geometry: SceneGeometry, world, face, bary, lighting: Lighting) -> np.ndarray:
-    """Colour of the visible pixels: albedo (or texel) x (ambient + diffuse key light)."""
+def shade(
+    geometry: SceneGeometry, world, face, bary, lighting: Lighting, eye: np.ndarray | None = None
+) -> np.ndarray:
+    """Colour of the visible pixels: albedo (or texel) x (ambient + diffuse key light); with
+    the camera position `eye`, faces turned away from it are lit as if they faced it."""
     # Light per face (flat shading), computed once per visible face, not per pixel.
     visible, local = np.unique(face, return_inverse=True)
     tri = world[visible]
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+    if eye is not None:
+        away = np.einsum("fi,fi->f", normal, eye - tri.mean(axis=1)) < 0.0
+        normal[away] *= -1.0
     to_light = -np.asarray(lighting.direction, float)
     to_light /= np.linalg.norm(to_light)
     light = lighting.ambient + lighting.intensity * np.clip(normal @ to_light, 0.0, 1.0)

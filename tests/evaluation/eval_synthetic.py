@@ -12,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from spark_blender.core.camera import Camera
 from spark_blender.core.kinematics import joint_frames, moved_configuration, posed_mesh
 from spark_blender.core.model import ArticulatedObject, Joint, Link
 from spark_blender.core.transforms import translation
 from spark_blender.core.urdf import WriteOptions, write_urdf
-from spark_blender.evaluation.cases import Camera, save_npz_mesh
-from spark_blender.evaluation.render import render_meshes
+from spark_blender.evaluation.cases import save_npz_mesh
+from spark_blender.evaluation.report import render_meshes
 from spark_blender.examples import FRONT, WOOD, box, example_cabinet
 
 
