@@ -1,7 +1,8 @@
 """Training batches for the embedded parser: synth shards -> augmented images + targets.
 
-Shards are read a few at a time (a shuffle buffer), so memory stays at a few hundred MB for any
-dataset size. Every (sample, pose) is one training image; per image, in this order:
+Shards are read a few at a time and a few views kept from each (a shuffle buffer over many
+shards), so memory stays small for any dataset size and every batch mixes categories.
+Every (sample, pose) is one training image; per image, in this order:
 
 1. mirror left-right (p 0.5) with the record mirrored too (`targets.mirror_record`: hinge
    sides swap, azimuth changes sign);
@@ -238,10 +239,13 @@ def batches(
     batch_size: int,
     size: int,
     rng: np.random.Generator,
-    shards_at_once: int = 3,
+    shards_at_once: int = 16,
+    per_shard: int = 12,
     augment: bool = True,
 ) -> Iterator[Batch]:
-    """Endless augmented batches: a few random shards at a time, every pose an image."""
+    """Endless augmented batches. A shard holds consecutive samples (one or two categories), so
+    each round draws `per_shard` random (sample, pose) views from each of `shards_at_once`
+    random shards and shuffles them together: every batch mixes categories."""
     ds = SynthDataset(root)
     n_shards = len(ds.manifest["shards"])
     poses = ds.poses
@@ -250,14 +254,15 @@ def batches(
         pool = []
         for number in chosen:
             data = ds._shard(int(number))
-            for j in range(len(data["meta"])):
-                pool += [(data, j, p) for p in range(len(poses))]
-        ds._cached = None
+            views = [(j, p) for j in range(len(data["meta"])) for p in range(len(poses))]
+            for k in rng.permutation(len(views))[:per_shard]:
+                j, p = views[k]
+                pool.append((data["rgba"][j, p].copy(), data["mask"][j, p].copy(),
+                             data["meta"][j], poses[p]))  # fmt: skip
+            ds._cached = None
         order = rng.permutation(len(pool))
         for start in range(0, len(order) - batch_size + 1, batch_size):
-            items = []
-            for index in order[start : start + batch_size]:
-                data, j, p = pool[index]
-                items.append(make_item(data["rgba"][j, p], data["mask"][j, p], data["meta"][j],
-                                       poses[p], size, rng, augment))  # fmt: skip
+            items = [
+                make_item(*pool[i], size, rng, augment) for i in order[start : start + batch_size]
+            ]
             yield collate(items)
