@@ -32,6 +32,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from spark_blender.errors import one_line
 from spark_blender.progress import ProgressEvent
 
 PROTOCOL = 1
@@ -149,15 +150,10 @@ def run_job(request: dict, emit: Emit) -> bool:
         result = JOBS[job](request.get("args") or {}, lambda e: emit(e.to_dict()))
     except Exception as exc:  # every failure becomes one error line for the UI
         traceback.print_exc(file=sys.stderr)
-        emit({"type": "error", "message": f"{type(exc).__name__}: {_one_line(exc)}"})
+        emit({"type": "error", "message": f"{type(exc).__name__}: {one_line(exc)}"})
         return False
     emit({"type": "result", **result})
     return True
-
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip() or repr(exc)
-    return text.splitlines()[0]
 
 
 def main() -> int:

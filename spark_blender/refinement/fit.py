@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from spark_blender.core.camera import Camera
+from spark_blender.core.camera import orbit_direction as view_direction
 from spark_blender.core.kinematics import posed_mesh
 from spark_blender.core.model import ArticulatedObject
 from spark_blender.refinement.adam import Adam
@@ -37,12 +38,6 @@ from spark_blender.refinement.raster import (
     render_silhouette,
 )
 from spark_blender.refinement.simplify import simplify_mesh
-
-
-def view_direction(azimuth_deg: float, elevation_deg: float) -> np.ndarray:
-    """Unit vector from the object towards the camera (azimuth 0 = in front, at -Y)."""
-    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    return np.array([math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)])
 
 
 def mask_box(mask: np.ndarray) -> tuple[float, float, float, float]:
