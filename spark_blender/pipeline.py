@@ -308,9 +308,15 @@ def reconstruct(
     name = f"image '{image}'"
     step("load", 0.0, f"loading {Path(image).name}")
     photo, original_size = load_photo(image, opts.working_size)
-    alpha = alpha_mask(photo)
-    if alpha is not None:
-        _check_mask(alpha, name)  # a cut-out with nothing in it: say so before any model runs
+    known = alpha_mask(photo)
+    if known is None:
+        known = backdrop_mask(photo)
+        if known is not None:
+            # A plain backdrop gives the mask outright; the parser then sees a cut-out.
+            photo = photo.convert("RGBA")
+            photo.putalpha(Image.fromarray((known * 255).astype(np.uint8), "L"))
+    if known is not None:
+        _check_mask(known, name)  # nothing in it: say so before any model runs
     clock.lap("load")
 
     step("parse", 0.05, f"parsing with the {opts.parser} parser")
