@@ -38,6 +38,8 @@ def show_as_photographed(built: blender_scene.BuiltObject, camera: dict, photo: 
     """Pose the armature as the photo shows the object (camera.json's observed_configuration)
     and put the photo behind the estimated camera, so the result can be compared with it."""
     observed = camera.get("observed_configuration") or {}
+    # Kept on the armature so the pose as photographed can be restored after scrubbing.
+    built.armature["spark_observed_configuration"] = {k: float(v) for k, v in observed.items()}
     if observed:
         blender_scene.set_configuration(built.armature, observed)
     if built.camera is None or not photo or not Path(photo).is_file():
