@@ -20,7 +20,8 @@ CLI = [sys.executable, "-m", "spark_blender.cli"]
 BOX_URDF = """<robot name="r">
   <link name="base"><visual><geometry><box size="0.2 0.2 0.2"/></geometry></visual></link>
   <link name="lid">
-    <inertial><mass value="{mass}"/><inertia ixx="1e-3" ixy="0" ixz="0" iyy="1e-3" iyz="0" izz="1e-3"/></inertial>
+    <inertial><mass value="{mass}"/>
+      <inertia ixx="1e-3" ixy="0" ixz="0" iyy="1e-3" iyz="0" izz="1e-3"/></inertial>
     <visual><geometry><box size="0.2 0.2 0.01"/></geometry></visual>
   </link>
   <joint name="hinge" type="revolute"><parent link="base"/><child link="lid"/>
