@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -235,7 +236,7 @@ def collate(items: list[dict]) -> Batch:
 
 
 def batches(
-    root,
+    roots,
     batch_size: int,
     size: int,
     rng: np.random.Generator,
@@ -243,26 +244,40 @@ def batches(
     per_shard: int = 12,
     augment: bool = True,
 ) -> Iterator[Batch]:
-    """Endless augmented batches. A shard holds consecutive samples (one or two categories), so
-    each round draws `per_shard` random (sample, pose) views from each of `shards_at_once`
-    random shards and shuffles them together: every batch mixes categories."""
-    ds = SynthDataset(root)
-    n_shards = len(ds.manifest["shards"])
-    poses = ds.poses
+    """Endless augmented batches from one dataset folder or several (a list: synth runs made
+    side by side with different seeds). A shard holds consecutive samples (one or two
+    categories), so each round draws `per_shard` random (sample, pose) views from each of
+    `shards_at_once` random shards of all the folders and shuffles them together: every batch
+    mixes categories."""
+    datasets = [SynthDataset(r) for r in ([roots] if isinstance(roots, (str, Path)) else roots)]
+    shards = [(ds, n) for ds in datasets for n in range(len(ds.manifest["shards"]))]
+    pool: list = []
     while True:
-        chosen = rng.choice(n_shards, size=min(shards_at_once, n_shards), replace=False)
-        pool = []
-        for number in chosen:
-            data = ds._shard(int(number))
-            views = [(j, p) for j in range(len(data["meta"])) for p in range(len(poses))]
-            for k in rng.permutation(len(views))[:per_shard]:
-                j, p = views[k]
-                pool.append((data["rgba"][j, p].copy(), data["mask"][j, p].copy(),
-                             data["meta"][j], poses[p]))  # fmt: skip
-            ds._cached = None
+        # a small dataset may give less than a batch per round: gather until there is one
+        while len(pool) < batch_size:
+            pool += _views(shards, rng, shards_at_once, per_shard)
         order = rng.permutation(len(pool))
-        for start in range(0, len(order) - batch_size + 1, batch_size):
+        usable = len(order) - len(order) % batch_size
+        for start in range(0, usable, batch_size):
             items = [
                 make_item(*pool[i], size, rng, augment) for i in order[start : start + batch_size]
             ]
             yield collate(items)
+        pool = [pool[i] for i in order[usable:]]
+
+
+def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shard: int) -> list:
+    """One round: up to `per_shard` random (sample, pose) views of `shards_at_once` shards."""
+    chosen = rng.choice(len(shards), size=min(shards_at_once, len(shards)), replace=False)
+    pool = []
+    for number in chosen:
+        ds, shard = shards[int(number)]
+        data = ds._shard(shard)
+        poses = ds.poses
+        views = [(j, p) for j in range(len(data["meta"])) for p in range(len(poses))]
+        for k in rng.permutation(len(views))[:per_shard]:
+            j, p = views[k]
+            pool.append((data["rgba"][j, p].copy(), data["mask"][j, p].copy(),
+                         data["meta"][j], poses[p]))  # fmt: skip
+        ds._cached = None
+    return pool

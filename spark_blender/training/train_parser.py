@@ -29,7 +29,12 @@ BATCH = 16
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="a synth dataset folder (spark-articulate synth)")
+    p.add_argument(
+        "--data",
+        required=True,
+        nargs="+",
+        help="one or more synth dataset folders (spark-articulate synth)",
+    )
     p.add_argument("--out", default="models/parser", help="where the weights are written")
     p.add_argument("--work", help="checkpoints and losses (default: <out>.work)")
     p.add_argument("--steps", type=int, default=STEPS)
@@ -58,16 +63,17 @@ def _stream(root, batch_size: int, size: int, seed: list[int]):
     return Stream()
 
 
-def category_heights(root) -> dict[str, float]:
-    """Median rest height (metres) per category over a dataset's records: the scale prior."""
+def category_heights(roots) -> dict[str, float]:
+    """Median rest height (metres) per category over the datasets' records: the scale prior."""
     from spark_blender.perception.embedded.targets import object_frame
     from spark_blender.synth.dataset import SynthDataset
 
-    ds = SynthDataset(root)
     heights: dict[str, list[float]] = {}
-    for number in range(len(ds.manifest["shards"])):
-        for meta in ds._shard(number)["meta"]:
-            heights.setdefault(meta["category"], []).append(float(object_frame(meta)[1][2]))
+    for root in [roots] if isinstance(roots, (str, Path)) else roots:
+        ds = SynthDataset(root)
+        for number in range(len(ds.manifest["shards"])):
+            for meta in ds._shard(number)["meta"]:
+                heights.setdefault(meta["category"], []).append(float(object_frame(meta)[1][2]))
     return {c: round(float(np.median(h)), 4) for c, h in sorted(heights.items())}
 
 
@@ -177,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
     from spark_blender.synth.dataset import SynthDataset
 
     try:
-        SynthDataset(args.data)
+        for root in args.data:
+            SynthDataset(root)
     except (FileNotFoundError, ValueError) as exc:
         print(f"train parser: {exc}", file=sys.stderr)
         return 2

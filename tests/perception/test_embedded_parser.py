@@ -131,3 +131,22 @@ def test_mirror_swaps_hinge_sides():
     pivot_r, _ = T.decode_joint(right.box3d, right.axis, right.pivot, right.pivot_offset)
     assert pivot_l[0] == pytest.approx(-0.5) and pivot_r[0] == pytest.approx(0.5)
     assert pivot_l[1] == pytest.approx(pivot_r[1])
+
+
+def test_batches_mix_folders_and_fill_from_small_datasets(tiny, tmp_path):
+    """A dataset with fewer views per round than a batch still yields full batches (it used to
+    loop for ever), and several synth folders feed one stream."""
+    from spark_blender.training.parser_data import batches
+
+    config = SynthConfig(categories=("Laptop",), n=1, seed=14, size=96, random_poses=0,
+                         shard_size=1)  # fmt: skip
+    write_dataset(config, tmp_path / "one")  # 1 sample x 2 poses: 2 views a round
+    stream = batches([tiny / "data", tmp_path / "one"], 8, 64, np.random.default_rng(0))
+    categories = set()
+    for _ in range(6):
+        batch = next(stream)
+        assert batch.images.shape[0] == 8
+        categories.update(int(c) for c in batch.category)
+    assert {T.CATEGORIES[c] for c in categories} == {"StorageFurniture", "Laptop"}
+    alone = next(batches(tmp_path / "one", 8, 64, np.random.default_rng(0)))
+    assert alone.images.shape[0] == 8
