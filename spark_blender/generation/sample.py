@@ -70,7 +70,8 @@ def load_model(path: str | None = None, device: str = "cpu"):
     folder = Path(path) if path else MODEL_DIR
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"no part DiT weights in '{folder}' (config.json missing)")
-    model = PartDiT.from_pretrained(str(folder)).to(device)
+    # low_cpu_mem_usage=False: the default asks for `accelerate` and prints a warning otherwise
+    model = PartDiT.from_pretrained(str(folder), low_cpu_mem_usage=False).to(device)
     model.eval()
     return model
 
