@@ -103,3 +103,26 @@ def test_package_paths_resolve_for_both_simulators(example_urdf, tmp_path, capsy
     assert main(["check", str(urdf), "--package-dir", str(tmp_path / "ws"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["mujoco"].startswith("loaded")
+
+
+def test_a_body_beyond_pybullets_state_limit_is_a_warning_not_a_traceback(tmp_path):
+    """PyBullet loads a body of 128+ joints but its state queries fail for it: the check says
+    so in one warning (and still runs MuJoCo) instead of letting pybullet.error escape."""
+    import trimesh
+
+    from spark_blender.core.model import ArticulatedObject, Visual
+
+    links = [Link("base", [Visual(trimesh.creation.box((1.0, 1.0, 0.02)))], label="base")]
+    joints = []
+    for i in range(129):
+        x, y = divmod(i, 12)
+        links.append(Link(f"stud_{i}", [Visual(trimesh.creation.box((0.02, 0.02, 0.02)))]))
+        where = translation((x * 0.08 - 0.4, y * 0.08 - 0.4, 0.03))
+        joints.append(Joint(f"stud_{i}_joint", "fixed", "base", f"stud_{i}", origin=where))
+    urdf = write_urdf(ArticulatedObject("studs", links, joints), tmp_path / "studs")
+    report = check_urdf(urdf)
+    warnings = [f.message for f in report.findings if f.severity == "warning"]
+    assert any("cannot report the state" in w and "129 joints" in w for w in warnings)
+    assert report.passed
+    assert "state not readable" in report.summary["pybullet"]
+    assert report.summary["mujoco"].startswith("loaded")
