@@ -337,7 +337,7 @@ def reconstruct(
     clock.lap("verify")
 
     fit_iou = None
-    generated = (obj, camera)
+    generated, generated_pose = (obj, camera), dict(observed)
     if opts.fit:
         step("fit", 0.5, "fitting the camera and the proportions to the mask")
         obj, camera, fit_iou = _fit(obj, camera, observed, mask)
@@ -352,16 +352,17 @@ def reconstruct(
     def finish(obj, camera, overwrite: bool):
         target = opts.height if opts.height is not None else float(coarse.size_m[2])
         factor = target / max(_height(obj), 1e-9)
-        obj, camera = _scaled(obj, factor), _scale_camera(camera, factor)
+        before, obj, camera = obj, _scaled(obj, factor), _scale_camera(camera, factor)
+        pose = carried_observed(observed, before, obj)
         if opts.texture:
             step("texture", 0.8, "projecting the photo onto the parts")
             from spark_blender.generation.texture import project_texture
 
-            project_texture(obj, photo, camera, observed, mask)
+            project_texture(obj, photo, camera, pose, mask)
             clock.lap("texture")
         step("write", 0.9, "writing the output folder")
         write_opts = ReconstructOptions(**{**opts.__dict__, "overwrite": overwrite})
-        urdf = _write(obj, out, photo, camera.scaled(*original_size), observed, parsed,
+        urdf = _write(obj, out, photo, camera.scaled(*original_size), pose, parsed,
                       write_opts)  # fmt: skip
         clock.lap("write")
         passed, text = None, ""
@@ -369,17 +370,19 @@ def reconstruct(
             step("check", 0.95, "checking sim-readiness")
             passed, text = _check(urdf)
             clock.lap("check")
-        return obj, camera, urdf, passed, text
+        return obj, camera, pose, urdf, passed, text
 
     out = Path(out_dir)
-    obj, camera, urdf, passed, text = finish(obj, camera, opts.overwrite)
+    obj, camera, pose, urdf, passed, text = finish(obj, camera, opts.overwrite)
     if passed is False and "penetration" in text and opts.fit and obj is not generated[0]:
         # Stretching the parts apart by the fitted factors can close a clearance the decoder
         # kept; the generated proportions are collision-free by construction.
         warnings.append("the fitted proportions made parts collide; kept the generated ones")
-        obj, camera, urdf, passed, text = finish(*generated, True)
+        observed.clear()
+        observed.update(generated_pose)
+        obj, camera, pose, urdf, passed, text = finish(*generated, True)
     step("done", 1.0, f"wrote {urdf}")
-    return ReconstructResult(out, urdf, obj, camera, observed, coarse.category, scores, chosen,
+    return ReconstructResult(out, urdf, obj, camera, pose, coarse.category, scores, chosen,
                              fit_iou, passed, text, clock.seconds, warnings)  # fmt: skip
 
 
@@ -495,7 +498,28 @@ def _fit(obj, camera, observed, mask):
     result = fit_view_and_proportions(shape, camera, mask)
     if np.allclose(result.scale, 1.0):
         return obj, result.camera, (result.iou_before, result.iou_after)
-    return _scaled(obj, result.scale), result.camera, (result.iou_before, result.iou_after)
+    fitted = _scaled(obj, result.scale)
+    observed.update(carried_observed(observed, obj, fitted))
+    return fitted, result.camera, (result.iou_before, result.iou_after)
+
+
+def carried_observed(observed: Mapping[str, float], before, after) -> dict[str, float]:
+    """The observed pose on a resized copy of an object: a prismatic joint's value scales with
+    its range (its travel is a length and was scaled with the object), then every value is
+    clipped into its joint's new limits so the pose written is one the URDF can take."""
+    old = {j.name: j for j in before.movable_joints}
+    carried = {}
+    for joint in after.movable_joints:
+        if joint.name not in observed:
+            continue
+        value = float(observed[joint.name])
+        was = old.get(joint.name)
+        if joint.type == "prismatic" and was is not None and was.upper - was.lower > 1e-12:
+            value *= (joint.upper - joint.lower) / (was.upper - was.lower)
+        if joint.type != "continuous":
+            value = min(max(value, joint.lower), joint.upper)
+        carried[joint.name] = value
+    return carried
 
 
 def _scaled(obj, factors):

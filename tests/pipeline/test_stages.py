@@ -135,3 +135,27 @@ def test_observed_values_land_on_the_joints_of_the_parts_clipped_to_limits(cabin
     part.observed = 99.0  # far past the joint's upper limit
     coarse = CoarseURDF("StorageFurniture", [1, 1, 1], CameraEstimate(), [part])
     assert observed_configuration(cabinet, coarse) == {joint.name: joint.upper}
+
+
+def test_the_observed_pose_follows_a_resize_and_stays_inside_the_new_limits():
+    """Scaling the object scales a slider's travel: its observed value scales with it (it used
+    to be written unscaled, past the joint's new limit, and Blender posed it clamped)."""
+    from spark_blender.pipeline import carried_observed
+
+    # the first cabinet seed with both a drawer and a door
+    cabinet = next(
+        obj
+        for obj in (generate("StorageFurniture", seed) for seed in range(11, 60))
+        if {j.type for j in obj.movable_joints} >= {"prismatic", "revolute"}
+    )
+    sliders = [j for j in cabinet.movable_joints if j.type == "prismatic"]
+    hinges = [j for j in cabinet.movable_joints if j.type == "revolute"]
+    observed = {j.name: j.upper for j in cabinet.movable_joints}
+    small = scaled(cabinet, 0.5)
+    carried = carried_observed(observed, cabinet, small)
+    for joint in small.movable_joints:
+        assert joint.lower - 1e-12 <= carried[joint.name] <= joint.upper + 1e-12
+    for joint in sliders:
+        assert carried[joint.name] == pytest.approx(observed[joint.name] * 0.5)
+    for joint in hinges:  # an angle does not scale
+        assert carried[joint.name] == pytest.approx(observed[joint.name])
