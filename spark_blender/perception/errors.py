@@ -14,6 +14,14 @@ class PerceptionError(Exception):
     """A parser could not produce a coarse URDF; the message says which input and why."""
 
 
+class StatusError(PerceptionError):
+    """An HTTP error that retrying will not fix; `status` says which."""
+
+    def __init__(self, message: str, status: int = 0):
+        super().__init__(message)
+        self.status = status
+
+
 class CoarseURDFError(PerceptionError, ValueError):
     """A coarse URDF answer breaks the schema in a way repair cannot fix; lists every problem."""
 
@@ -39,9 +47,3 @@ def redact(text: str, *secrets: str | None) -> str:
                     text = text.replace(fragment, "[redacted]")
     text = _KEY_PATTERN.sub("[redacted]", text)
     return _BEARER_PATTERN.sub(r"\1[redacted]", text)
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    """A single line of at most `limit` characters, for quoting server or model output."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

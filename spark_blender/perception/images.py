@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from spark_blender.core.images import ImageError
+from spark_blender.core.images import load_image as read_image
 from spark_blender.perception.errors import PerceptionError
 from spark_blender.perception.result import png_bytes
 from spark_blender.perception.schema import CoarseURDF
@@ -24,14 +26,10 @@ def load_image(image: Image.Image | Path | str) -> Image.Image:
     if isinstance(image, Image.Image):
         picture = image
     else:
-        path = Path(image)
-        if not path.is_file():
-            raise PerceptionError(f"image '{path}' does not exist")
         try:
-            picture = Image.open(path)
-            picture.load()
-        except (UnidentifiedImageError, OSError) as exc:
-            raise PerceptionError(f"image '{path}' cannot be read: {exc}") from None
+            picture = read_image(image)  # the project's one loader: limits, EXIF, one line
+        except ImageError as exc:
+            raise PerceptionError(str(exc)) from None
     if picture.mode in ("RGBA", "LA", "P"):
         rgba = picture.convert("RGBA")
         picture = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -1,12 +1,13 @@
 """A local vision-language model (e.g. Qwen2.5-VL, LLaVA, Idefics) as the structure parser.
 
 The model folder is loaded with ``AutoProcessor`` + ``AutoModelForImageTextToText`` from local
-files only (nothing is downloaded; nothing leaves the machine). The same two passes as the
-OpenAI parser run with greedy decoding: the category, then the coarse URDF with the category's
-part statistics; since a local model is not constrained to the schema, the schema is spelled
-out in the prompt, the JSON object is extracted from the answer (code fences and chatter
-allowed) and validated, and one repair retry shows the model its problem. An answer that is
-still unusable ends in one `PerceptionError` naming the model folder and the problem.
+files only (nothing is downloaded; nothing leaves the machine). SPARK's recipe (`recipe.py`)
+runs with greedy decoding: the category, then the coarse URDF with the category's part
+statistics (the axis re-check is off unless `axis_check` asks for it). This module is the
+transport: since a local model is not constrained to the schema, the schema is spelled out in
+the prompt, and the recipe finds the JSON object in the answer (code fences and chatter
+allowed). An answer still unusable after the repair retry ends in one `PerceptionError` naming
+the model folder and the problem.
 
 Reference images are crops of the 2D boxes (a local model edits no images); there is no
 moved-state image.
@@ -15,31 +16,21 @@ moved-state image.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from spark_blender.perception.category_stats import category_statistics, format_statistics
-from spark_blender.perception.errors import CoarseURDFError, PerceptionError, one_line
+from spark_blender.errors import one_line
+from spark_blender.perception.errors import PerceptionError
 from spark_blender.perception.images import load_image, part_crops
-from spark_blender.perception.prompts import prompt_tags, render
+from spark_blender.perception.prompts import render
+from spark_blender.perception.recipe import Recipe, parse_photo
 from spark_blender.perception.result import ParseResult, Usage
-from spark_blender.perception.schema import (
-    CATEGORIES,
-    category_json_schema,
-    coarse_urdf_json_schema,
-    extract_json_object,
-    match_category,
-    validate_coarse_urdf,
-)
 from spark_blender.progress import ProgressCallback, ProgressEvent, no_progress
-
-log = logging.getLogger(__name__)
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 MODEL_PATH_VARIABLE = "SPARK_LOCAL_VLM"  # where the model folder is read when none is given
@@ -53,6 +44,7 @@ class LocalOptions:
     max_new_tokens: int = 2048
     repair_retries: int = 1
     category_pass: bool = True  # False: one pass, the model picks the category in the template
+    axis_check: bool = False  # pass 3, a third generation
     reference_images: str = "crop"  # "crop" or "none"
     trust_remote_code: bool = False  # only for model folders you trust
 
@@ -128,80 +120,27 @@ class LocalParser:
         progress(ProgressEvent("perception", 0.0, f"loading {self.model_path.name}"))
         self.load()
         model_name = self.model_path.name
-        source = f"local model '{self.model_path}'"
-        usage = Usage()
-
-        category = None
-        if self.options.category_pass:
-            progress(ProgressEvent("perception", 0.2, f"{model_name}: category"))
-            category = self.ask(
-                picture,
-                render("category", categories=", ".join(CATEGORIES)),
-                category_json_schema(),
-                lambda data: _category(data),
-                source,
-                usage,
-            )
-
-        progress(ProgressEvent("perception", 0.5, f"{model_name}: parts"))
-        statistics = (
-            format_statistics(category_statistics(category))
-            if category
-            else "(pick the category first from: " + ", ".join(CATEGORIES) + ")"
-        )
-        template = render("template", category=category or "object", statistics=statistics)
-        validated = self.ask(
-            picture,
-            template,
-            coarse_urdf_json_schema(),
-            lambda data: validate_coarse_urdf(data, source, picture.size),
-            source,
-            usage,
-        )
-        result = ParseResult(
-            coarse=validated.coarse,
+        transport = _Transport(self, picture, f"local model '{self.model_path}'")
+        options = self.options
+        recipe = Recipe(options.category_pass, options.axis_check, options.repair_retries)
+        result = parse_photo(
+            transport,
+            picture.size,
+            recipe,
+            progress,
+            label=model_name,
             parser="local",
             model=model_name,
-            usage=usage,
+            usage=transport.usage,
             prices={model_name: {"input": 0.0, "output": 0.0}},  # runs here: no charge
-            repairs=validated.repairs,
-            prompts=prompt_tags(),
         )
-        if self.options.reference_images == "crop":
+        if options.reference_images == "crop":
             result.part_images = part_crops(picture, result.coarse)
             result.part_image_source = "crop"
         result.warnings.append("a local model makes no moved-state image")
         result.seconds = time.monotonic() - started
         progress(ProgressEvent("perception", 1.0, f"{model_name}: done"))
         return result
-
-    def ask(self, picture, instructions: str, schema: dict, interpret, source: str, usage: Usage):
-        """Greedy answer -> JSON -> `interpret`, with one repair retry on an unusable answer."""
-        fmt = render("local_format", schema=json.dumps(schema, separators=(",", ":")))
-        messages = [
-            {"role": "system", "content": [{"type": "text", "text": instructions}]},
-            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": fmt}]},
-        ]
-        answers = []
-        for attempt in range(self.options.repair_retries + 1):
-            answer = self.generate(messages, picture, usage)
-            answers.append(answer)
-            try:
-                return interpret(extract_json_object(answer))
-            except (ValueError, CoarseURDFError) as exc:
-                problem = str(exc)
-            if attempt < self.options.repair_retries:
-                log.info("%s: unusable answer (%s); asking once more", source, one_line(problem))
-                messages = messages + [
-                    {"role": "assistant", "content": [{"type": "text", "text": answer}]},
-                    {
-                        "role": "user",
-                        "content": [{"type": "text", "text": render("repair", problem=problem)}],
-                    },
-                ]
-        raise PerceptionError(
-            f"{source} gave no usable answer in {len(answers)} tries: {one_line(problem, 240)}"
-        )
 
     def chat_text(self, processor, messages: list) -> str:
         """The prompt through the model's own chat template."""
@@ -251,16 +190,34 @@ class LocalParser:
         return output[:, prompt_length:], prompt_length
 
 
+@dataclass
+class _Transport:
+    """The recipe's `Transport` for one parse: greedy answers about `picture`."""
+
+    parser: LocalParser
+    picture: Image.Image
+    source: str
+    usage: Usage = field(default_factory=Usage)
+
+    def turn(self, role: str, text: str) -> dict:
+        return {"role": role, "content": [{"type": "text", "text": text}]}
+
+    def photo_turn(self, schema: dict) -> dict:
+        fmt = render("local_format", schema=json.dumps(schema, separators=(",", ":")))
+        return {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": fmt}]}
+
+    def send(self, messages: list, name: str, schema: dict) -> str:
+        return self.parser.generate(messages, self.picture, self.usage)
+
+    def unusable(self, name: str, problem: str, tries: int) -> PerceptionError:
+        return PerceptionError(
+            f"{self.source} gave no usable answer in {tries} tries: {one_line(problem, 240)}"
+        )
+
+
 def _without_system(messages: list) -> list:
     """The system turn folded into the first user turn, for templates that refuse system."""
     if not messages or messages[0]["role"] != "system":
         return messages
     system, first, *rest = messages
     return [{"role": "user", "content": system["content"] + first["content"]}, *rest]
-
-
-def _category(data: dict) -> str:
-    found = match_category(data.get("category"))
-    if found is None:
-        raise ValueError(f"category {data.get('category')!r} is not a PartNet-Mobility category")
-    return found

@@ -98,9 +98,7 @@ def add_parser_arguments(parser: argparse.ArgumentParser) -> None:
         "server; key in OPENAI_API_KEY), local (a transformers model folder)",
     )
     group = parser.add_argument_group("parser options")
-    group.add_argument(
-        "--model", help="openai: model name (gpt-4o); local, embedded: model folder"
-    )
+    group.add_argument("--model", help="openai: model name (gpt-4o); local, embedded: model folder")
     group.add_argument("--base-url", help="openai: server URL, e.g. http://localhost:8000/v1")
     group.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"))
     group.add_argument("--request-timeout", type=float, help="openai: seconds per request")

@@ -40,7 +40,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from spark_blender.perception.errors import CoarseURDFError, one_line
+from spark_blender.errors import one_line
+from spark_blender.perception.errors import CoarseURDFError
 
 SCHEMA_VERSION = 1
 ROOT = "base"
@@ -55,8 +56,11 @@ CATEGORIES: tuple[str, ...] = (
     "Toilet", "TrashCan", "USB", "WashingMachine", "Window",
 )  # fmt: skip
 
-JOINT_TYPES: tuple[str, ...] = ("revolute", "prismatic", "continuous", "fixed")
+# core.model's joint types, movable first (the order of the JSON schema's enum): spelled out
+# here, not imported, so that loading perception does not load trimesh with core.model;
+# tests/perception/test_perception_schema.py holds them equal.
 MOVABLE_TYPES: tuple[str, ...] = ("revolute", "prismatic", "continuous")
+JOINT_TYPES: tuple[str, ...] = (*MOVABLE_TYPES, "fixed")
 
 # Words models use for a category or a joint type, mapped to the schema's names.
 CATEGORY_SYNONYMS: dict[str, str] = {

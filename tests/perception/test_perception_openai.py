@@ -16,11 +16,11 @@ pytest.importorskip("openai")
 from perception_server import GOOD_COARSE, IMAGE_USAGE, USAGE, Reply  # noqa: E402
 
 from spark_blender.perception.errors import CoarseURDFError, PerceptionError  # noqa: E402
+from spark_blender.perception.image_edits import edit_size_for  # noqa: E402
 from spark_blender.perception.openai_parser import (  # noqa: E402
     OpenAIOptions,
     OpenAIParser,
     _retry_after,
-    edit_size_for,
 )
 from spark_blender.perception.schema import coarse_urdf_json_schema  # noqa: E402
 

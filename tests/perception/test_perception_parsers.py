@@ -118,24 +118,19 @@ def test_blender_and_pipeline_settings_map_to_parser_options():
 
 
 # --- spark-articulate parse --------------------------------------------------------------------
+def _parse_verb(photo, out, server) -> int:
+    return main(
+        ["parse", str(photo), "-o", str(out), "--parser", "openai", "--base-url", server.base_url]
+        + ["--quiet"]
+    )
+
+
 def test_parse_verb_writes_the_coarse_urdf_folder(
     openai_server, photo, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-cli-0123456789abcdef")
     out = tmp_path / "coarse"
-    code = main(
-        [
-            "parse",
-            str(photo),
-            "-o",
-            str(out),
-            "--parser",
-            "openai",
-            "--base-url",
-            openai_server.base_url,
-            "--quiet",
-        ]
-    )
+    code = _parse_verb(photo, out, openai_server)
     assert code == 0
     printed = capsys.readouterr().out
     assert printed.startswith("StorageFurniture, about 0.80 x 0.45 x 1.00 m (gpt-4o)")
@@ -154,19 +149,7 @@ def test_parse_verb_failure_is_one_line_and_leaves_no_folder(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-cli-0123456789abcdef")
     openai_server.script("chat", Reply(refusal="I can't help with that."))
     out = tmp_path / "coarse"
-    code = main(
-        [
-            "parse",
-            str(photo),
-            "-o",
-            str(out),
-            "--parser",
-            "openai",
-            "--base-url",
-            openai_server.base_url,
-            "--quiet",
-        ]
-    )
+    code = _parse_verb(photo, out, openai_server)
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "the model refused" in err
