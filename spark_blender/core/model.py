@@ -20,6 +20,8 @@ import trimesh
 from spark_blender.core.transforms import is_rigid
 
 JointType = Literal["fixed", "revolute", "prismatic", "continuous"]
+# The order is load-bearing: generation.tokens numbers its joint-type tokens by it (shipped
+# weights), perception.schema lists them movable first.
 JOINT_TYPES: tuple[str, ...] = ("fixed", "revolute", "prismatic", "continuous")
 MOVABLE_TYPES: tuple[str, ...] = ("revolute", "prismatic", "continuous")
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import trimesh
 
+from spark_blender.core import model as core_model
 from spark_blender.core.kinematics import link_poses
 from spark_blender.core.meshes import compute_inertial
 from spark_blender.core.model import ArticulatedObject, Joint, Link, Material, Visual
@@ -42,7 +43,10 @@ from spark_blender.core.transforms import translation
 from spark_blender.synth.parts import BUILDERS, CarcassParams, Piece, build_part, carcass
 
 KINDS: tuple[str, ...] = (*BUILDERS, "box")
-JOINT_TYPES: tuple[str, ...] = ("root", "fixed", "revolute", "prismatic", "continuous")
+# The token ids of the joint types: "root" (the base link) and then the core's types in the
+# core's order; the shipped weights (models/dit) were trained with these ids, so neither may
+# be reordered.
+JOINT_TYPES: tuple[str, ...] = ("root", *core_model.JOINT_TYPES)
 PARAM_DIM = max(len(cls.names()) for cls in BUILDERS.values())
 UNITLESS: dict[str, float] = {  # field -> divisor; every other field is a length
     "side": 1.0, "handle": 1.0, "handle_u": 1.0, "handle_v": 1.0, "vertical": 1.0,

@@ -12,6 +12,7 @@ import pytest
 import trimesh
 from perception_server import GOOD_COARSE
 
+from spark_blender.perception import schema as perception_schema
 from spark_blender.perception.category_stats import (
     TABLE,
     _measure,
@@ -83,6 +84,14 @@ def test_category_enum_is_partnet_mobility():
 
 
 # --- validation ----------------------------------------------------------------------------------
+def test_joint_types_are_the_cores_movable_first():
+    from spark_blender.core import model
+
+    assert perception_schema.MOVABLE_TYPES == model.MOVABLE_TYPES
+    assert perception_schema.JOINT_TYPES == (*model.MOVABLE_TYPES, "fixed")
+    assert sorted(perception_schema.JOINT_TYPES) == sorted(model.JOINT_TYPES)
+
+
 def test_valid_answer_needs_no_repair_and_round_trips():
     validated = validate_coarse_urdf(GOOD_COARSE)
     assert validated.repairs == []

@@ -17,6 +17,7 @@ from spark_blender.core.camera import Camera
 from spark_blender.core.kinematics import link_poses
 from spark_blender.core.model import ArticulatedObject, Joint, Link, Material
 from spark_blender.core.transforms import invert, translation
+from spark_blender.evaluation.joints import line_distance as line_distance  # re-exported
 from spark_blender.examples import box
 
 PAINT = Material("paint", (0.8, 0.8, 0.8, 1.0))
@@ -200,13 +201,3 @@ def _world_axes(obj: ArticulatedObject) -> dict[str, np.ndarray]:
     from spark_blender.core.kinematics import joint_frames
 
     return {name: axis for name, (_, axis) in joint_frames(obj).items()}
-
-
-def line_distance(p1, a1, p2, a2) -> float:
-    """Distance between two lines (point, unit direction); parallel lines: point to line."""
-    p1, a1, p2, a2 = (np.asarray(v, float) for v in (p1, a1, p2, a2))
-    normal = np.cross(a1, a2)
-    if np.linalg.norm(normal) < 1e-9:
-        diff = p2 - p1
-        return float(np.linalg.norm(diff - (diff @ a1) * a1))
-    return float(abs((p2 - p1) @ normal) / np.linalg.norm(normal))
