@@ -143,8 +143,9 @@ def test_bad_options_are_refused_before_any_work(tmp_path):
 @needs_models
 def test_ctrl_c_leaves_no_output_folder(tmp_path):
     out = tmp_path / "cut"
+    # 64 hypotheses keep the run busy well past the signal: the default run can finish in 4 s
     command = [sys.executable, "-m", "spark_blender.cli", "reconstruct", str(EXAMPLE), "-o",
-               str(out)]  # fmt: skip
+               str(out), "--samples", "64"]  # fmt: skip
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)
     process.send_signal(signal.SIGINT)
