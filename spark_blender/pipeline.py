@@ -349,7 +349,7 @@ def reconstruct(
         obj, camera = _refine(obj, camera, observed, mask, moved, opts, parser)
         clock.lap("refine")
 
-    def finish(obj, camera, overwrite: bool):
+    def finish(obj, camera, observed, overwrite: bool):
         target = opts.height if opts.height is not None else float(coarse.size_m[2])
         factor = target / max(_height(obj), 1e-9)
         before, obj, camera = obj, _scaled(obj, factor), _scale_camera(camera, factor)
@@ -373,14 +373,12 @@ def reconstruct(
         return obj, camera, pose, urdf, passed, text
 
     out = Path(out_dir)
-    obj, camera, pose, urdf, passed, text = finish(obj, camera, opts.overwrite)
+    obj, camera, pose, urdf, passed, text = finish(obj, camera, observed, opts.overwrite)
     if passed is False and "penetration" in text and opts.fit and obj is not generated[0]:
         # Stretching the parts apart by the fitted factors can close a clearance the decoder
         # kept; the generated proportions are collision-free by construction.
         warnings.append("the fitted proportions made parts collide; kept the generated ones")
-        observed.clear()
-        observed.update(generated_pose)
-        obj, camera, pose, urdf, passed, text = finish(*generated, True)
+        obj, camera, pose, urdf, passed, text = finish(*generated, generated_pose, True)
     step("done", 1.0, f"wrote {urdf}")
     return ReconstructResult(out, urdf, obj, camera, pose, coarse.category, scores, chosen,
                              fit_iou, passed, text, clock.seconds, warnings)  # fmt: skip

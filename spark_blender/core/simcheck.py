@@ -41,6 +41,7 @@ LIMIT_SLACK = {"revolute": 0.01, "continuous": 0.0, "prismatic": 0.002}  # soft-
 ABSURD_LIMIT = 1e6  # |limit| above this is an error (rad or m)
 MASS_RANGE = (1e-9, 1e6)  # kg
 PROGRESS_SECONDS = 5.0  # runs longer than this print progress lines
+PYBULLET_MAX_JOINTS = 127  # measured: a fixed-base body of 128 joints gives no state
 
 
 @dataclass
@@ -435,9 +436,9 @@ def _check_pybullet(path, obj, sweeps, options, report, progress=None) -> None:
             report.error("pybullet", f"load failed: {_first_line(exc)}")
             report.summary["pybullet"] = "load failed"
             return
-        joints = pybullet.getNumJoints(body, physicsClientId=client)
         if not _pybullet_state_readable(pybullet, client, body):
             # PyBullet's state queries hold at most 127 joints (its MAX_DEGREE_OF_FREEDOM)
+            joints = pybullet.getNumJoints(body, physicsClientId=client)
             report.warn(
                 "pybullet",
                 f"loads, but PyBullet cannot report the state of a body with {joints} joints "
@@ -455,9 +456,6 @@ def _check_pybullet(path, obj, sweeps, options, report, progress=None) -> None:
             report.summary["pybullet"] += "; " + _report_hold("PyBullet", obj, results, report)
     finally:
         pybullet.disconnect(client)
-
-
-PYBULLET_MAX_JOINTS = 127  # measured: a fixed-base body of 128 joints gives no state
 
 
 def _pybullet_state_readable(pybullet, client, body) -> bool:

@@ -249,7 +249,7 @@ def batches(
     categories), so each round draws `per_shard` random (sample, pose) views from each of
     `shards_at_once` random shards of all the folders and shuffles them together: every batch
     mixes categories."""
-    datasets = [SynthDataset(r) for r in ([roots] if isinstance(roots, (str, Path)) else roots)]
+    datasets = [SynthDataset(r) for r in dataset_folders(roots)]
     shards = [(ds, n) for ds in datasets for n in range(len(ds.manifest["shards"]))]
     pool: list = []
     while True:
@@ -264,6 +264,11 @@ def batches(
             ]
             yield collate(items)
         pool = [pool[i] for i in order[usable:]]
+
+
+def dataset_folders(roots) -> list:
+    """One dataset folder (a path) or several (a sequence of paths), as a list."""
+    return [roots] if isinstance(roots, (str, Path)) else list(roots)
 
 
 def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shard: int) -> list:

@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="data-loading processes (0: inline)")
 
 
-def _stream(root, batch_size: int, size: int, seed: list[int]):
+def _stream(roots, batch_size: int, size: int, seed: list[int]):
     """The batch stream as an iterable dataset (loader processes prepare the batches)."""
     import torch
 
@@ -58,7 +58,7 @@ def _stream(root, batch_size: int, size: int, seed: list[int]):
     class Stream(torch.utils.data.IterableDataset):
         def __iter__(self):
             torch.set_num_threads(1)
-            return batches(root, batch_size, size, np.random.default_rng(seed))
+            return batches(roots, batch_size, size, np.random.default_rng(seed))
 
     return Stream()
 
@@ -67,9 +67,10 @@ def category_heights(roots) -> dict[str, float]:
     """Median rest height (metres) per category over the datasets' records: the scale prior."""
     from spark_blender.perception.embedded.targets import object_frame
     from spark_blender.synth.dataset import SynthDataset
+    from spark_blender.training.parser_data import dataset_folders
 
     heights: dict[str, list[float]] = {}
-    for root in [roots] if isinstance(roots, (str, Path)) else roots:
+    for root in dataset_folders(roots):
         ds = SynthDataset(root)
         for number in range(len(ds.manifest["shards"])):
             for meta in ds._shard(number)["meta"]:
