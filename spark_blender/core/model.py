@@ -12,18 +12,12 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import trimesh
 
+from spark_blender.core.joint_types import JOINT_TYPES, MOVABLE_TYPES, JointType
 from spark_blender.core.transforms import is_rigid
-
-JointType = Literal["fixed", "revolute", "prismatic", "continuous"]
-# The order is load-bearing: generation.tokens numbers its joint-type tokens by it (shipped
-# weights), perception.schema lists them movable first.
-JOINT_TYPES: tuple[str, ...] = ("fixed", "revolute", "prismatic", "continuous")
-MOVABLE_TYPES: tuple[str, ...] = ("revolute", "prismatic", "continuous")
 
 # Default density (kg/m^3) when a material names none: a mid-weight hardwood or dense plastic.
 DEFAULT_DENSITY = 600.0

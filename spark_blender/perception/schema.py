@@ -40,6 +40,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from spark_blender.core.joint_types import JOINT_TYPES, MOVABLE_TYPES
 from spark_blender.errors import one_line
 from spark_blender.perception.errors import CoarseURDFError
 
@@ -55,12 +56,6 @@ CATEGORIES: tuple[str, ...] = (
     "Scissors", "Stapler", "StorageFurniture", "Suitcase", "Switch", "Table", "Toaster",
     "Toilet", "TrashCan", "USB", "WashingMachine", "Window",
 )  # fmt: skip
-
-# core.model's joint types, movable first (the order of the JSON schema's enum): spelled out
-# here, not imported, so that loading perception does not load trimesh with core.model;
-# tests/perception/test_perception_schema.py holds them equal.
-MOVABLE_TYPES: tuple[str, ...] = ("revolute", "prismatic", "continuous")
-JOINT_TYPES: tuple[str, ...] = (*MOVABLE_TYPES, "fixed")
 
 # Words models use for a category or a joint type, mapped to the schema's names.
 CATEGORY_SYNONYMS: dict[str, str] = {
@@ -223,7 +218,7 @@ def part_json_schema() -> dict:
             "name": {"type": "string", "description": "unique part name, e.g. door_left"},
             "label": {"type": "string", "description": "semantic label: door, drawer, lid, ..."},
             "parent": {"type": "string", "description": "'base' or the name of another part"},
-            "joint_type": {"type": "string", "enum": list(JOINT_TYPES)},
+            "joint_type": {"type": "string", "enum": [*MOVABLE_TYPES, "fixed"]},  # movable first
             "axis": _vector("3 numbers: unit joint axis, canonical frame, opening is positive"),
             "pivot": _vector("3 numbers: point on the axis, normalised object frame"),
             "limits": _vector("2 numbers: [lower, upper]; radians or metres; contains 0"),

@@ -84,12 +84,19 @@ def test_category_enum_is_partnet_mobility():
 
 
 # --- validation ----------------------------------------------------------------------------------
-def test_joint_types_are_the_cores_movable_first():
+def test_joint_types_are_the_cores_and_perception_loads_without_trimesh():
+    import subprocess
+    import sys
+
     from spark_blender.core import model
 
-    assert perception_schema.MOVABLE_TYPES == model.MOVABLE_TYPES
-    assert perception_schema.JOINT_TYPES == (*model.MOVABLE_TYPES, "fixed")
-    assert sorted(perception_schema.JOINT_TYPES) == sorted(model.JOINT_TYPES)
+    assert perception_schema.JOINT_TYPES is model.JOINT_TYPES
+    assert perception_schema.MOVABLE_TYPES is model.MOVABLE_TYPES
+    enum = perception_schema.part_json_schema()["properties"]["joint_type"]["enum"]
+    assert enum == [*model.MOVABLE_TYPES, "fixed"]
+    code = "import sys, spark_blender.perception.schema; print('trimesh' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_valid_answer_needs_no_repair_and_round_trips():
