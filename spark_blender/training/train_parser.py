@@ -6,7 +6,7 @@ latest, CPU by default (CUDA with ``--device cuda``). The weights go to ``--out`
 ``config.json`` + safetensors (diffusers' `save_pretrained`) at every checkpoint and at the end,
 with the losses (``losses.jsonl`` in the work folder) for the curves in docs/models.md.
 
-Losses: category CE; azimuth / elevation bin CE + offset L1; aspect L1 (log ratios);
+Losses: category CE; part count CE; azimuth / elevation bin CE + offset L1; aspect L1 (log ratios);
 foreground BCE + dice; part slots matched to the visible parts by the Hungarian algorithm
 (cost: label and type probability, 2D box L1, mask dice), then exists BCE on every slot and,
 on matched slots, label / type / axis / pivot / parent CE, 2D and 3D box, limit, observed and
@@ -43,6 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    p.add_argument(
+        "--init",
+        help="start from the weights of this model folder (heads it lacks start fresh); "
+        "--resume with a checkpoint takes precedence",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--image-size", type=int, default=128)
@@ -105,6 +110,8 @@ def losses(out: dict, batch, config) -> dict:
             out[f"{name}_offsets"].gather(1, index[:, None])[:, 0], offset
         )
     terms["aspect"] = F.l1_loss(out["aspect"], batch.aspect.to(device))
+    counts = [min(len(gt["label"]), out["count"].shape[1] - 1) for gt in batch.parts]
+    terms["count"] = F.cross_entropy(out["count"], torch.tensor(counts, device=device))
     fg = batch.fg.to(device)
     terms["fg"] = (
         F.binary_cross_entropy_with_logits(out["mask"], fg)
@@ -175,6 +182,18 @@ def losses(out: dict, batch, config) -> dict:
     return terms
 
 
+def _initialise(model, folder: Path) -> None:
+    """Copy the weights of a saved model into `model`, where names and shapes agree."""
+    from safetensors.torch import load_file
+
+    saved = load_file(str(folder / "diffusion_pytorch_model.safetensors"))
+    own = model.state_dict()
+    usable = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(usable, strict=False)
+    fresh = sorted({k.split(".")[0] for k in own if k not in usable})
+    print(f"initialised from {folder}; fresh: {', '.join(fresh) or 'nothing'}")
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
@@ -221,8 +240,11 @@ def run(args: argparse.Namespace) -> int:
         step = int(state["step"])
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed from {checkpoint} at step {step}")
-    elif args.resume:
-        print(f"no checkpoint in {work}; starting from step 0")
+    else:
+        if args.resume:
+            print(f"no checkpoint in {work}; starting from step 0")
+        if args.init:
+            _initialise(model, Path(args.init))
     # the data order is a function of (seed, step), so a resumed run continues reproducibly
     stream = iter(torch.utils.data.DataLoader(
         _stream(args.data, args.batch_size, args.image_size, [args.seed, step]),

@@ -74,6 +74,26 @@ def test_train_resume_and_parse(tiny, tmp_path):
         assert (tmp_path / "out" / "mask.png").is_file()
 
 
+def test_init_copies_matching_weights_and_leaves_new_heads_fresh(tmp_path, capsys):
+    import torch
+
+    from spark_blender.perception.embedded.model import StructureParserModel
+
+    small = dict(image_size=64, widths=(8, 8, 16, 16), dim=32, slots=4, categories=("A", "B"),
+                 labels=("door",), types=T.TYPES)  # fmt: skip
+    torch.manual_seed(1)
+    saved = StructureParserModel(**small)
+    saved.save_pretrained(tmp_path / "old", safe_serialization=True)
+    torch.manual_seed(2)
+    grown = StructureParserModel(**{**small, "slots": 6})  # the count head changes shape
+    before = grown.count_head.weight.clone()
+    train_parser._initialise(grown, tmp_path / "old")
+    assert torch.equal(grown.stem[0].weight, saved.stem[0].weight)
+    assert torch.equal(grown.category_head.weight, saved.category_head.weight)
+    assert torch.equal(grown.count_head.weight, before)  # 7 classes, not 5: left fresh
+    assert "fresh: count_head, queries" in capsys.readouterr().out
+
+
 def test_real_alpha_is_the_mask(tiny):
     rgba = np.zeros((80, 100, 4), np.uint8)
     rgba[20:60, 30:70] = (180, 120, 60, 255)

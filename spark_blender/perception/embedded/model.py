@@ -8,7 +8,8 @@ Input: a (B, 3, S, S) RGB batch in [0, 1] (S = ``image_size``, 128 by default). 
 stride-2 stem and three residual stages (S/2 .. S/16). Heads:
 
 - global (pooled deepest features): category logits, azimuth and elevation (bins + offsets),
-  aspect (log w/h, log d/h);
+  aspect (log w/h, log d/h), the number of movable parts (a class 0 .. ``slots``: the part
+  count, which the slots' exists scores alone learned poorly; they rank the slots);
 - foreground mask: a top-down decoder over every stage, logits at S/2;
 - part slots (DETR style): ``slots`` learned queries, a small transformer decoder over the
   S/8 feature grid, per slot: exists, label, joint type, axis class, pivot class + offset,
@@ -103,6 +104,7 @@ class StructureParserModel(ModelMixin, ConfigMixin):
         self.azimuth_head = nn.Linear(dim, 2 * azimuth_bins)
         self.elevation_head = nn.Linear(dim, 2 * elevation_bins)
         self.aspect_head = nn.Linear(dim, 2)
+        self.count_head = nn.Linear(dim, slots + 1)
         # top-down decoder (foreground mask and the per-pixel part embedding)
         self.lat4 = nn.Conv2d(w4, 64, 1)
         self.lat3 = nn.Conv2d(w3, 64, 1)
@@ -145,6 +147,7 @@ class StructureParserModel(ModelMixin, ConfigMixin):
         out["azimuth_bins"], out["azimuth_offsets"] = az[:, :nb_a], torch.tanh(az[:, nb_a:]) / 2
         out["elevation_bins"], out["elevation_offsets"] = el[:, :nb_e], torch.tanh(el[:, nb_e:]) / 2
         out["aspect"] = self.aspect_head(g)
+        out["count"] = self.count_head(g)
         # decoder
         p3 = self.lat3(f3) + F.interpolate(self.lat4(f4), size=f3.shape[2:], mode="nearest")
         p2 = self.smooth2(self.lat2(f2) + F.interpolate(p3, size=f2.shape[2:], mode="nearest"))

@@ -41,14 +41,11 @@ class EmbeddedOptions:
     model_path: str | None = None  # default: $SPARK_PARSER_MODEL, else models/parser
     device: str = "cpu"
     threads: int = 0  # torch CPU threads (0: leave torch's setting)
-    exists_threshold: float = 0.5
     reference_images: str = "crop"  # "crop" (part cut-outs) or "none"
 
     def __post_init__(self) -> None:
         if self.reference_images not in ("crop", "none"):
             raise PerceptionError("reference_images must be crop or none for the embedded parser")
-        if not 0.0 < self.exists_threshold < 1.0:
-            raise PerceptionError("exists_threshold must lie in (0, 1)")
 
 
 def load_photo(image: Image.Image | Path | str) -> Image.Image:
@@ -251,8 +248,9 @@ class EmbeddedParser:
         aspect = np.exp(np.clip(out["aspect"], -4, 4))
         height = float((config.height_prior_m or {}).get(category, 0.8))
         size_m = [float(aspect[0] * height), float(aspect[1] * height), height]
-        exists = 1 / (1 + np.exp(-out["exists"]))
-        chosen = [int(s) for s in np.argsort(-exists) if exists[s] > self.options.exists_threshold]
+        # the count head says how many parts; the slots' exists scores say which
+        count = int(np.argmax(out["count"]))
+        chosen = [int(s) for s in np.argsort(-out["exists"])[:count]]
         names: dict[int, str] = {}
         counts: dict[str, int] = {}
         for slot in chosen:
