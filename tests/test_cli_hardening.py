@@ -125,6 +125,14 @@ def test_numeric_options_are_checked_where_they_are_parsed(tmp_path, cabinet):
         (["synth", "--n", "0", "-o", str(tmp_path / "d")], "--n"),
         (["eval", str(tmp_path), "-o", str(tmp_path / "r"), "--jobs", "0"], "--jobs"),
         (["eval", str(tmp_path), "-o", str(tmp_path / "r"), "--timeout", "nan"], "--timeout"),
+        (
+            ["parse", str(cabinet), "-o", str(tmp_path / "p"), "--request-timeout", "nan"],
+            "--request-timeout",
+        ),  # fmt: skip
+        (
+            ["parse", str(cabinet), "-o", str(tmp_path / "p"), "--request-timeout", "0"],
+            "--request-timeout",
+        ),  # fmt: skip
     ]
     for args, option in probes:
         done = run(*args)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from spark_blender.cli_options import float_in
 from spark_blender.perception.errors import PerceptionError
 from spark_blender.perception.result import ParseResult
 from spark_blender.progress import ProgressCallback
@@ -101,7 +102,11 @@ def add_parser_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", help="openai: model name (gpt-4o); local, embedded: model folder")
     group.add_argument("--base-url", help="openai: server URL, e.g. http://localhost:8000/v1")
     group.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"))
-    group.add_argument("--request-timeout", type=float, help="openai: seconds per request")
+    group.add_argument(
+        "--request-timeout",
+        type=float_in(0.0, 86400.0, low_open=True),
+        help="openai: seconds per request",
+    )
     group.add_argument(
         "--reference-images", choices=("edit", "crop", "none"), help="openai: edit (default)"
     )
