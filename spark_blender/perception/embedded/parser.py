@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from spark_blender.core.images import MAX_PIXELS, ImageError, load_image, to_rgb
 from spark_blender.perception.embedded import targets as T
 from spark_blender.perception.errors import CoarseURDFError, PerceptionError
 from spark_blender.perception.result import ParseResult
@@ -31,7 +32,6 @@ MODEL_VARIABLE = "SPARK_PARSER_MODEL"  # a model folder to use instead of the sh
 DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "parser"
 FOV_PRIOR_DEG = 40.0
 MIN_SIDE = 16  # pixels
-MAX_PIXELS = 64_000_000
 CROP_MARGIN = 1.3  # the object's longer box side times this = the side of the second pass
 MIN_OBJECT_FRACTION = 0.002  # a mask smaller than this share of the image: no object
 
@@ -49,46 +49,28 @@ class EmbeddedOptions:
 
 
 def load_photo(image: Image.Image | Path | str) -> Image.Image:
-    """The input as an RGB or RGBA image; one clear `PerceptionError` for anything unusable."""
-    name = "the image" if isinstance(image, Image.Image) else f"image '{image}'"
+    """The input as an RGB or RGBA image; one clear `PerceptionError` for anything unusable.
+
+    A path goes through the project's one loader (`core.images.load_image`: pixel limit, EXIF
+    orientation, CMYK / 16-bit / palette converted); an image object through its conversion.
+    The parser adds only its own need: at least `MIN_SIDE` pixels a side.
+    """
     if isinstance(image, Image.Image):
-        picture = image
+        name = "the image"
+        if image.width * image.height > MAX_PIXELS:
+            raise PerceptionError(f"{name} is {image.width}x{image.height} pixels; the limit is "
+                                  f"{MAX_PIXELS} pixels")  # fmt: skip
+        picture = to_rgb(image)
     else:
-        path = Path(image)
-        if not path.is_file():
-            raise PerceptionError(f"{name} does not exist")
-        if path.stat().st_size == 0:
-            raise PerceptionError(f"{name} is empty (0 bytes)")
+        name = f"image '{image}'"
         try:
-            with Image.open(path) as opened:
-                if opened.width * opened.height > MAX_PIXELS:
-                    raise PerceptionError(f"{name} is {opened.width}x{opened.height}: more than "
-                                          f"{MAX_PIXELS // 1_000_000} megapixels")  # fmt: skip
-                opened.load()
-                picture = opened.copy()
-        except PerceptionError:
-            raise
-        except Image.DecompressionBombError:
-            raise PerceptionError(f"{name} is too large to decode safely") from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise PerceptionError(f"{name} cannot be read as an image ({exc})") from None
+            picture = load_image(image, max_pixels=MAX_PIXELS)
+        except ImageError as exc:
+            raise PerceptionError(str(exc)) from None
     if min(picture.size) < MIN_SIDE:
         raise PerceptionError(f"{name} is {picture.width}x{picture.height}: at least "
                               f"{MIN_SIDE} pixels a side needed")  # fmt: skip
-    if picture.width * picture.height > MAX_PIXELS:
-        raise PerceptionError(f"{name} is {picture.width}x{picture.height}: more than "
-                              f"{MAX_PIXELS // 1_000_000} megapixels")  # fmt: skip
-    if picture.mode == "CMYK":
-        raise PerceptionError(f"{name} is CMYK; convert it to RGB (sRGB) first")
-    if picture.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F") or "16" in picture.mode:
-        raise PerceptionError(f"{name} has {picture.mode} pixels (16-bit or float); save it "
-                              "as an 8-bit RGB or RGBA image first")  # fmt: skip
-    if picture.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA", "1"):
-        raise PerceptionError(f"{name} has pixel mode {picture.mode}, not RGB/RGBA")
-    has_alpha = picture.mode in ("RGBA", "LA", "PA") or (
-        picture.mode == "P" and "transparency" in picture.info
-    )
-    return picture.convert("RGBA" if has_alpha else "RGB")
+    return picture
 
 
 def exif_fov(picture: Image.Image) -> float | None:
