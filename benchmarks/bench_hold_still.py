@@ -24,7 +24,10 @@ from spark_blender.core.urdf import write_urdf
 from spark_blender.synth import CATEGORIES, generate
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "partnet_dev"
-DRIFT = re.compile(r"hold 5 s: worst drift (\S+) rad, (\S+) m; (\d+)/(\d+) move")
+DRIFT = re.compile(
+    r"hold 5 s: worst drift (\S+) rad, (\S+) m \((\d+)/\d+ held by the static screen\); "
+    r"(\d+)/(\d+) move"
+)
 
 
 def row(name: str, urdf: Path) -> tuple[str, bool]:
@@ -34,10 +37,11 @@ def row(name: str, urdf: Path) -> tuple[str, bool]:
     for engine in ("mujoco", "pybullet"):
         match = DRIFT.search(report.summary.get(engine, ""))
         if match:
-            rad, m, moved, total = match.groups()
-            cells.append(f"{float(rad):>9.2g} {float(m):>8.2g} {moved:>3}/{total:<3}")
+            rad, m, screened, moved, total = match.groups()
+            drift = f"{float(rad):>9.2g} {float(m):>8.2g}"
+            cells.append(f"{drift} {screened:>3}/{total:<3} {moved:>3}/{total:<3}")
         else:
-            cells.append(f"{'-':>9} {'-':>8} {'-':>7}")
+            cells.append(f"{'-':>9} {'-':>8} {'-':>7} {'-':>7}")
     bad = [f for f in report.findings if f.check in ("hold", "push")]
     ok = not bad
     print(f"{name:<28}{cells[0]}  {cells[1]}  {time.perf_counter() - started:6.2f}  "
@@ -52,9 +56,9 @@ def main() -> None:
     parser.add_argument("--no-dev", action="store_true", help="synthetic categories only")
     parser.add_argument("--categories", nargs="+", default=list(CATEGORIES))
     args = parser.parse_args()
-    header = f"{'rad':>9} {'m':>8} {'push':>7}"
+    header = f"{'rad':>9} {'m':>8} {'static':>7} {'push':>7}"
     print(f"{'object':<28}{header}  {header}  {'check s':>6}")
-    print(f"{'':<28}{'MuJoCo':^27}  {'PyBullet':^27}")
+    print(f"{'':<28}{'MuJoCo':^35}  {'PyBullet':^35}")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for category in args.categories:

@@ -26,18 +26,14 @@ from pathlib import Path
 import numpy as np
 from lxml import etree
 
-from spark_blender.core.dynamics import JointLoad, hold_value, joint_loads, rest_value
-from spark_blender.core.kinematics import link_poses
+from spark_blender.core.dynamics import rest_value
+from spark_blender.core.holdtest import hold_mujoco, hold_pybullet, report_hold
+from spark_blender.core.kinematics import joint_motion, link_poses
 from spark_blender.core.model import ArticulatedObject
 from spark_blender.core.transforms import invert
 from spark_blender.core.urdf_read import URDFError, read_urdf, resolve_mesh_paths
 
 FK_TOLERANCE = 1e-6  # metres / rotation-matrix entries
-HOLD_SECONDS = 5.0  # gravity time of the hold-still test
-HOLD_DRIFT = {"revolute": 0.05, "continuous": 0.05, "prismatic": 0.02}  # rad / m over 5 s
-PUSH_SECONDS = 1.0  # how long the push is applied
-PUSH_MOVE = 0.01  # rad / m the push must move the part beyond its gravity drift
-LIMIT_SLACK = {"revolute": 0.01, "continuous": 0.0, "prismatic": 0.002}  # soft-limit overshoot
 ABSURD_LIMIT = 1e6  # |limit| above this is an error (rad or m)
 MASS_RANGE = (1e-9, 1e6)  # kg
 PROGRESS_SECONDS = 5.0  # runs longer than this print progress lines
@@ -173,14 +169,52 @@ class _Progress:
         self.sink(f"check: {stage} {done}/{total} ({now - self.started:.0f} s)")
 
 
-def sweep_configurations(obj: ArticulatedObject, steps: int) -> list[tuple[str, float, dict]]:
-    """(joint, value, configuration) for `steps` values across each movable joint's range."""
-    rest = {j.name: rest_value(j) for j in obj.movable_joints}
-    sweeps = [("rest", 0.0, dict(rest))]
+def sweep_configurations(obj: ArticulatedObject, steps: int) -> list[tuple[str, float]]:
+    """(joint, value) for `steps` values across each movable joint's range, the others at rest
+    (`dynamics.rest_value`); the first entry, ("rest", 0.0), is every joint at rest."""
+    sweeps = [("rest", 0.0)]
     for joint in obj.movable_joints:
-        for value in np.linspace(*joint.limits, steps):
-            sweeps.append((joint.name, float(value), {**rest, joint.name: float(value)}))
+        sweeps += [(joint.name, float(value)) for value in np.linspace(*joint.limits, steps)]
     return sweeps
+
+
+class _SweptPoses:
+    """The core FK's link poses for each sweep entry, as one (links, 4, 4) array in `names`
+    order. Only the swept joint's subtree moves away from the rest poses (`link_poses`, the
+    definition), by the joint's motion about its child frame; so a sweep costs one batched
+    product over the subtree, not a walk over the whole tree (a 500-link chain sweeps 5,500
+    poses)."""
+
+    def __init__(self, obj: ArticulatedObject):
+        self.joints = {j.name: j for j in obj.movable_joints}
+        self.rest = {j.name: rest_value(j) for j in obj.movable_joints}
+        poses = link_poses(obj, self.rest)
+        self.names = [link.name for link in obj.links]
+        position = {name: i for i, name in enumerate(self.names)}
+        self.rest_poses = np.stack([poses[name] for name in self.names])
+        self.child_pose = {j.name: poses[j.child] for j in obj.movable_joints}
+        self.subtree = {
+            j.name: np.array([position[n] for n in obj.subtree(j.child)])
+            for j in obj.movable_joints
+        }
+
+    def __call__(self, joint_name: str, value: float) -> np.ndarray:
+        if joint_name == "rest":
+            return self.rest_poses
+        joint = self.joints[joint_name]
+        frame = self.child_pose[joint_name]
+        delta = frame @ joint_motion(joint, value - self.rest[joint_name]) @ invert(frame)
+        poses = self.rest_poses.copy()
+        index = self.subtree[joint_name]
+        poses[index] = delta @ poses[index]
+        return poses
+
+
+def _relative_error(engine: np.ndarray, expected: np.ndarray, root: int) -> float:
+    """Largest entry difference of the engine's poses, taken relative to the root, from the
+    core's (rows of the rotation and the translation)."""
+    relative = invert(engine[root]) @ engine
+    return float(np.abs(relative[:, :3] - expected[:, :3]).max())
 
 
 # --- model rules ---------------------------------------------------------------------------------
@@ -272,24 +306,34 @@ def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
     if problems:
         report.summary["mujoco"] = "joint mismatch"
         return
-    body_of = {
-        link.name: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, link.name)
-        for link in obj.links
-    }
+    swept = _SweptPoses(obj)
+    bodies = np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, n) for n in swept.names])
+    known = bodies >= 0
+    root = int(np.flatnonzero(np.array(swept.names)[known] == obj.root.name)[0])
+    rest_qpos = np.zeros(model.nq)
+    adr = {name: model.jnt_qposadr[jid] for name, jid in joint_ids.items()}
+    for name, q in swept.rest.items():
+        rest_qpos[adr[name]] = q
     fk_error = 0.0
     deepest: dict[tuple[str, str], dict] = {}
     tree = ({j.child: j.parent for j in obj.joints}, set(obj.moving_links()))
-    for done, (joint_name, value, configuration) in enumerate(sweeps):
+    engine = np.tile(np.eye(4), (int(known.sum()), 1, 1))
+    for done, (joint_name, value) in enumerate(sweeps):
         if progress is not None:
             progress("MuJoCo sweep", done, len(sweeps))
-        data.qpos[:] = 0.0
-        for name, q in configuration.items():
-            data.qpos[model.jnt_qposadr[joint_ids[name]]] = q
-        mujoco.mj_forward(model, data)
+        data.qpos[:] = rest_qpos
+        if joint_name != "rest":
+            data.qpos[adr[joint_name]] = value
+        # Poses and contacts are all the sweep needs: no mass matrix, no constraint solve.
+        mujoco.mj_kinematics(model, data)
+        mujoco.mj_collision(model, data)
         if not (np.all(np.isfinite(data.xpos)) and np.all(np.isfinite(data.xmat))):
             report.error("sweep", f"MuJoCo gives NaN at {joint_name}={value:.4g}")
             continue
-        fk_error = max(fk_error, _fk_error_mujoco(obj, configuration, data, body_of))
+        engine[:, :3, :3] = data.xmat[bodies[known]].reshape(-1, 3, 3)
+        engine[:, :3, 3] = data.xpos[bodies[known]]
+        expected = swept(joint_name, value)[known]
+        fk_error = max(fk_error, _relative_error(engine, expected, root))
         _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, deepest)
     if fk_error > FK_TOLERANCE:
         report.error("sweep", f"MuJoCo link poses differ from the core FK by {fk_error:.3g}")
@@ -311,8 +355,8 @@ def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
     )
     if stable and options.hold and obj.movable_joints:
         try:
-            results = _hold_mujoco(mujoco, model, obj, joint_ids, progress)
-            summary += "; " + _report_hold("MuJoCo", obj, results, report)
+            results = hold_mujoco(mujoco, model, obj, joint_ids, progress)
+            summary += "; " + report_hold("MuJoCo", obj, results, report)
         except mujoco.FatalError as exc:
             report.error("hold", f"MuJoCo stopped: {_first_line(exc)}")
     elif not stable:
@@ -357,27 +401,9 @@ def _mujoco_joint_map(mujoco, model, obj) -> tuple[dict[str, int], list[str]]:
     return ids, problems
 
 
-def _fk_error_mujoco(obj, configuration, data, body_of) -> float:
-    poses = link_poses(obj, configuration)
-    root = obj.root.name
-    root_world = _mujoco_pose(data, body_of[root])
-    worst = 0.0
-    for name, pose in poses.items():
-        if body_of.get(name, -1) < 0:
-            continue
-        engine = invert(root_world) @ _mujoco_pose(data, body_of[name])
-        worst = max(worst, float(np.abs(engine[:3] - pose[:3]).max()))
-    return worst
-
-
-def _mujoco_pose(data, body_id: int) -> np.ndarray:
-    pose = np.eye(4)
-    pose[:3, :3] = np.asarray(data.xmat[body_id]).reshape(3, 3)
-    pose[:3, 3] = data.xpos[body_id]
-    return pose
-
-
 def _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, deepest) -> None:
+    if data.ncon == 0:  # slicing the contact array costs more than the check
+        return
     parent_of, moving = tree
     for contact in data.contact[: data.ncon]:
         depth = -float(contact.dist)
@@ -400,12 +426,19 @@ def _collect_penetrations(mujoco, model, data, tree, joint_name, value, options,
 
 
 def _simulate(mujoco, model, steps: int) -> bool:
+    """`steps` steps of the whole model with contacts: does it stay finite?"""
     data = mujoco.MjData(model)
+    saved = model.opt.jacobian
+    # The same physics; the dense constraint Jacobian steps a 500-link chain 3x faster than the
+    # sparse one MuJoCo's "auto" picks from 60 dofs up (19 against 58 ms a step).
+    model.opt.jacobian = mujoco.mjtJacobian.mjJAC_DENSE
     try:
         for _ in range(steps):
             mujoco.mj_step(model, data)
     except mujoco.FatalError:  # e.g. its memory arena overflows: not a sim-ready file
         return False
+    finally:
+        model.opt.jacobian = saved
     bad = data.warning[mujoco.mjtWarning.mjWARN_BADQACC].number
     return bool(np.all(np.isfinite(data.qpos)) and bad == 0)
 
@@ -452,8 +485,8 @@ def _check_pybullet(path, obj, sweeps, options, report, progress=None) -> None:
             f"FK error {fk_error:.1e}"
         )
         if options.hold and obj.movable_joints and math.isfinite(fk_error):
-            results = _hold_pybullet(pybullet, client, body, obj, progress)
-            report.summary["pybullet"] += "; " + _report_hold("PyBullet", obj, results, report)
+            results = hold_pybullet(pybullet, client, body, obj, progress)
+            report.summary["pybullet"] += "; " + report_hold("PyBullet", obj, results, report)
     finally:
         pybullet.disconnect(client)
 
@@ -482,24 +515,34 @@ def _sweep_pybullet(pybullet, client, body, obj, sweeps, report) -> float:
             mass = pybullet.getDynamicsInfo(body, link_index[name], physicsClientId=client)[0]
             if not mass > 0.0:
                 report.error("pybullet", f"moving link '{name}' has mass {mass} in PyBullet")
-    root = obj.root.name
-    worst = 0.0
-    for joint_name, value, configuration in sweeps:
-        for name, q in configuration.items():
-            pybullet.resetJointState(body, joint_index[name], q, physicsClientId=client)
-        base = _pybullet_base_frame(pybullet, client, body)
-        poses = link_poses(obj, configuration)
-        for name, pose in poses.items():
-            if name == root or name not in link_index:
-                continue
-            state = pybullet.getLinkState(
-                body, link_index[name], computeForwardKinematics=True, physicsClientId=client
+    swept = _SweptPoses(obj)
+    known = np.array([name in link_index for name in swept.names])
+    indices = [link_index[name] for name, k in zip(swept.names, known, strict=True) if k]
+    for name, q in swept.rest.items():
+        pybullet.resetJointState(body, joint_index[name], q, physicsClientId=client)
+    root = swept.names.index(obj.root.name)
+    worst, previous = 0.0, None
+    for joint_name, value in sweeps:
+        if previous is not None:  # only the swept joint leaves its rest value
+            pybullet.resetJointState(
+                body, joint_index[previous], swept.rest[previous], physicsClientId=client
             )
-            engine = invert(base) @ _pose(pybullet, state[4], state[5])
-            if not np.all(np.isfinite(engine)):
-                report.error("sweep", f"PyBullet gives NaN at {joint_name}={value:.4g}")
-                return math.inf
-            worst = max(worst, float(np.abs(engine[:3] - pose[:3]).max()))
+        previous = None if joint_name == "rest" else joint_name
+        if previous is not None:
+            pybullet.resetJointState(body, joint_index[previous], value, physicsClientId=client)
+        base = _pybullet_base_frame(pybullet, client, body)
+        states = []
+        if indices:
+            states = pybullet.getLinkStates(
+                body, indices, computeForwardKinematics=True, physicsClientId=client
+            )
+        engine = np.stack([base] + [_pose(pybullet, st[4], st[5]) for st in states])
+        expected = swept(joint_name, value)
+        expected = np.concatenate([expected[[root]], expected[known]])
+        if not np.all(np.isfinite(engine)):
+            report.error("sweep", f"PyBullet gives NaN at {joint_name}={value:.4g}")
+            return math.inf
+        worst = max(worst, _relative_error(engine, expected, 0))
     if worst > 1e-5:  # PyBullet stores link frames in single-precision-derived quaternions
         report.error("sweep", f"PyBullet link poses differ from the core FK by {worst:.3g}")
     return worst
@@ -517,255 +560,6 @@ def _pose(pybullet, position, orientation) -> np.ndarray:
     pose[:3, :3] = np.asarray(pybullet.getMatrixFromQuaternion(orientation)).reshape(3, 3)
     pose[:3, 3] = position
     return pose
-
-
-# --- hold still, and yield to a push -------------------------------------------------------------
-@dataclass
-class HoldResult:
-    """One joint's hold-still and push runs in one engine (radians or metres)."""
-
-    joint: str
-    start: float
-    drift: float  # largest |q - start| over HOLD_SECONDS of gravity
-    low: float  # lowest and highest value reached
-    high: float
-    pushed: float  # how far the push moved it, in the push's direction
-
-
-def _report_hold(engine: str, obj: ArticulatedObject, results: list[HoldResult], report) -> str:
-    worst = {"rad": 0.0, "m": 0.0}
-    for r in results:
-        joint = obj.joint(r.joint)
-        unit = "m" if joint.type == "prismatic" else "rad"
-        worst[unit] = max(worst[unit], r.drift)
-        limit = HOLD_DRIFT[joint.type]
-        if r.drift >= limit:
-            report.error(
-                "hold",
-                f"{engine}: joint '{r.joint}' left at {r.start:.3g} drifts {r.drift:.3g} {unit} "
-                f"in {HOLD_SECONDS:g} s of gravity (limit {limit:g}); give it friction "
-                "(`spark-articulate convert` sizes it)",
-            )
-        slack = LIMIT_SLACK[joint.type]
-        if joint.type != "continuous" and (
-            r.low < joint.lower - slack or r.high > joint.upper + slack
-        ):
-            report.error(
-                "hold",
-                f"{engine}: joint '{r.joint}' leaves its limits [{joint.lower:.3g}, "
-                f"{joint.upper:.3g}] (reaches [{r.low:.3g}, {r.high:.3g}])",
-            )
-        if r.pushed < _push_needed(joint):
-            message = (
-                f"{engine}: joint '{r.joint}' moves only {r.pushed:.3g} {unit} under a push of "
-                f"10% of its part's weight at its far edge for {PUSH_SECONDS:g} s"
-            )
-            if _has_movable_ancestor(obj, joint):  # the push may turn the parent joint instead
-                report.warn("push", message + " (a joint above it may have yielded instead)")
-            else:
-                report.error("push", message)
-    return (
-        f"hold {HOLD_SECONDS:g} s: worst drift {worst['rad']:.2g} rad, {worst['m']:.2g} m; "
-        f"{sum(r.pushed >= _push_needed(obj.joint(r.joint)) for r in results)}/{len(results)} "
-        "move under a push"
-    )
-
-
-def _has_movable_ancestor(obj: ArticulatedObject, joint) -> bool:
-    parent = obj.parent_joint(joint.parent)
-    while parent is not None:
-        if parent.movable:
-            return True
-        parent = obj.parent_joint(parent.parent)
-    return False
-
-
-def _push_needed(joint) -> float:
-    low, high = joint.limits
-    return min(PUSH_MOVE, 0.05 * (high - low))
-
-
-def _push_signs(load: JointLoad | None) -> tuple[float, float]:
-    """Push the way gravity already pulls first (no pull: the positive way), then the other
-    way: the part passes when either push moves it."""
-    first = 1.0 if load is None or load.load >= -1e-12 else -1.0
-    return first, -first
-
-
-REST_SPEED = 1e-6  # rad/s or m/s: below this for every joint, twice running, the part is held
-CHUNK_SECONDS = 0.05
-
-
-def _settle(advance, speed, start: float, steps: int, timestep: float) -> tuple[float, float]:
-    """Step up to `steps` under gravity, sampling the joint every CHUNK_SECONDS; the range of
-    values reached. A run stops early once every joint has stayed still (two samples in a row
-    below REST_SPEED, after the first 0.2 s): friction holds it, and with no force changing,
-    a held state stays held."""
-    chunk = max(1, round(CHUNK_SECONDS / timestep))
-    low = high = start
-    done, quiet = 0, 0
-    while done < steps:
-        n = min(chunk, steps - done)
-        q = advance(n)
-        done += n
-        if not math.isfinite(q):
-            return -math.inf, math.inf
-        low, high = min(low, q), max(high, q)
-        quiet = quiet + 1 if speed() < REST_SPEED else 0
-        if quiet >= 2 and done * timestep >= 0.2:
-            break
-    return low, high
-
-
-def _pushed(advance, start: float, sign: float, steps: int, timestep: float, joint) -> float:
-    """How far the push moves the joint in `steps` (stops once it has moved enough)."""
-    chunk = max(1, round(CHUNK_SECONDS / timestep))
-    needed = _push_needed(joint)
-    done, moved = 0, 0.0
-    while done < steps:
-        n = min(chunk, steps - done)
-        moved = sign * (advance(n) - start)
-        done += n
-        if not math.isfinite(moved) or moved >= needed:
-            break
-    return moved
-
-
-def _hold_mujoco(mujoco, model, obj, joint_ids, progress) -> list[HoldResult]:
-    """Each movable joint alone at mid-range (others at rest): 5 s of gravity, then 1 s pushed.
-    Contacts are off (the penetration pass covers them): a part at mid-range touches nothing."""
-    loads = joint_loads(obj)
-    saved, saved_jacobian = model.opt.disableflags, model.opt.jacobian
-    model.opt.disableflags = saved | mujoco.mjtDisableBit.mjDSBL_CONTACT
-    # Without contacts every constraint is a joint's friction or limit, and the dense solver
-    # (the same physics) steps a 100-link chain with no-slip about 3x faster than the sparse one
-    # MuJoCo's "auto" picks from 60 dofs up.
-    model.opt.jacobian = mujoco.mjtJacobian.mjJAC_DENSE
-    data = mujoco.MjData(model)
-    hold_steps = round(HOLD_SECONDS / model.opt.timestep)
-    push_steps = round(PUSH_SECONDS / model.opt.timestep)
-    rest = {j.name: rest_value(j) for j in obj.movable_joints}
-    results = []
-    try:
-        for done, joint in enumerate(obj.movable_joints):
-            if progress is not None:
-                progress("hold-still test (MuJoCo)", done, len(obj.movable_joints))
-            jid = joint_ids[joint.name]
-            adr, dof = model.jnt_qposadr[jid], model.jnt_dofadr[jid]
-            start = hold_value(joint)
-
-            def reset(adr=adr, start=start) -> None:
-                mujoco.mj_resetData(model, data)
-                for name, q in rest.items():
-                    data.qpos[model.jnt_qposadr[joint_ids[name]]] = q
-                data.qpos[adr] = start
-
-            def advance(steps: int, adr=adr) -> float:
-                for _ in range(steps):
-                    mujoco.mj_step(model, data)
-                return float(data.qpos[adr])
-
-            def speed() -> float:
-                return float(np.abs(data.qvel).max()) if model.nv else 0.0
-
-            reset()
-            low, high = _settle(advance, speed, start, hold_steps, model.opt.timestep)
-            drift = max(start - low, high - start)
-            push = loads[joint.name].push if joint.name in loads else 0.0
-            pushed = -math.inf
-            for sign in _push_signs(loads.get(joint.name)):
-                reset()
-                data.qfrc_applied[dof] = sign * push
-                moved = _pushed(advance, start, sign, push_steps, model.opt.timestep, joint)
-                data.qfrc_applied[dof] = 0.0
-                pushed = max(pushed, moved)
-                if pushed >= _push_needed(joint):
-                    break
-            if not math.isfinite(drift):
-                drift = math.inf
-            results.append(HoldResult(joint.name, start, float(drift), low, high, float(pushed)))
-    finally:
-        model.opt.disableflags, model.opt.jacobian = saved, saved_jacobian
-    return results
-
-
-def _hold_pybullet(pybullet, client, body, obj, progress) -> list[HoldResult]:
-    """The same test in PyBullet. PyBullet reads a joint's friction but leaves its default
-    velocity motors on instead (they lock every joint); the test does what a PyBullet user does
-    for joint friction: a zero-velocity motor whose force limit is the URDF's friction."""
-    loads = joint_loads(obj)
-    kw = {"physicsClientId": client}
-    count = pybullet.getNumJoints(body, **kw)
-    index = {pybullet.getJointInfo(body, i, **kw)[1].decode(): i for i in range(count)}
-    pybullet.setGravity(0.0, 0.0, -9.81, **kw)
-    for i in range(count):  # collisions off, as in MuJoCo: the penetration pass covers them
-        pybullet.setCollisionFilterGroupMask(body, i, 0, 0, **kw)
-    pybullet.setCollisionFilterGroupMask(body, -1, 0, 0, **kw)
-    # A body at rest falls asleep, and then a push does not wake it.
-    pybullet.changeDynamics(
-        body, -1, activationState=pybullet.ACTIVATION_STATE_DISABLE_SLEEPING, **kw
-    )
-    for joint in obj.movable_joints:
-        pybullet.setJointMotorControl2(
-            body, index[joint.name], pybullet.VELOCITY_CONTROL, targetVelocity=0.0,
-            force=float(joint.friction), **kw
-        )  # fmt: skip
-    step = 1.0 / 240.0
-    pybullet.setTimeStep(step, **kw)
-    rest = {j.name: rest_value(j) for j in obj.movable_joints}
-    movable = [index[j.name] for j in obj.movable_joints]
-    results = []
-    for done, joint in enumerate(obj.movable_joints):
-        if progress is not None:
-            progress("hold-still test (PyBullet)", done, len(obj.movable_joints))
-        i = index[joint.name]
-        start = hold_value(joint)
-
-        def reset(i=i, start=start) -> None:
-            for name, q in rest.items():
-                pybullet.resetJointState(body, index[name], q, 0.0, **kw)
-            pybullet.resetJointState(body, i, start, 0.0, **kw)
-
-        def advance(steps: int, i=i, torque=None) -> float:
-            for _ in range(steps):
-                if torque is not None:  # PyBullet clears a joint torque after every step
-                    pybullet.setJointMotorControl2(
-                        body, i, pybullet.TORQUE_CONTROL, force=torque, **kw
-                    )
-                pybullet.stepSimulation(**kw)
-            return float(pybullet.getJointState(body, i, **kw)[0])
-
-        def speed() -> float:
-            states = pybullet.getJointStates(body, movable, **kw)
-            return max(abs(state[1]) for state in states)
-
-        reset()
-        low, high = _settle(advance, speed, start, round(HOLD_SECONDS / step), step)
-        drift = max(start - low, high - start)
-        load = loads.get(joint.name)
-        push = load.push if load is not None else 0.0
-        pushed = -math.inf
-        for sign in _push_signs(load):
-            reset()
-            # The push, with the joint's friction opposing it as it slides that way: the zero-
-            # velocity motor gives way to a joint torque (PyBullet runs one control mode a
-            # joint). Sliding back the other way is not friction's model: it counts as 0.
-            pybullet.setJointMotorControl2(body, i, pybullet.VELOCITY_CONTROL, force=0.0, **kw)
-            torque = sign * (push - float(joint.friction))
-
-            def pushing(steps: int, torque=torque) -> float:
-                return advance(steps, torque=torque)
-
-            moved = _pushed(pushing, start, sign, round(PUSH_SECONDS / step), step, joint)
-            pushed = max(pushed, moved, 0.0)
-            if pushed >= _push_needed(joint):
-                break
-        pybullet.setJointMotorControl2(
-            body, i, pybullet.VELOCITY_CONTROL, targetVelocity=0.0, force=float(joint.friction),
-            **kw
-        )  # fmt: skip
-        results.append(HoldResult(joint.name, start, float(drift), low, high, float(pushed)))
-    return results
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def test_the_example_passes_every_check(example_urdf):
 
 def test_sweeps_reach_both_limits_with_eleven_values(example_cabinet):
     sweeps = sweep_configurations(example_cabinet, 11)
-    door = [value for joint, value, _ in sweeps if joint == "door_hinge"]
+    door = [value for joint, value in sweeps if joint == "door_hinge"]
     assert len(door) == 11
     assert door[0] == 0.0 and door[-1] == pytest.approx(np.deg2rad(110))
 
