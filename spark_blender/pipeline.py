@@ -39,6 +39,7 @@ from PIL import Image
 
 from spark_blender.core.camera import Camera
 from spark_blender.core.model import ArticulatedObject
+from spark_blender.core.output_folder import OutputFolderError, check_output_target
 from spark_blender.errors import one_line
 from spark_blender.progress import ProgressCallback, ProgressEvent, no_progress
 
@@ -391,10 +392,14 @@ def _validate(opts: ReconstructOptions, out: Path) -> None:
         raise ReconstructError(f"--height must be in [0.001, 100] metres, got {opts.height}")
     if opts.working_size < 64:
         raise ReconstructError(f"working size must be at least 64 pixels, got {opts.working_size}")
-    if out.exists() and not out.is_dir():
-        raise ReconstructError(f"output '{out}' exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not opts.overwrite:
-        raise ReconstructError(f"output folder '{out}' exists and is not empty (use --force)")
+    # The one output-folder rule (core.output_folder), before any work: not a file or device,
+    # not '' or '.', parent writable, an existing folder only replaced with --force.
+    try:
+        check_output_target(out, opts.overwrite)
+    except FileExistsError as exc:
+        raise ReconstructError(f"{exc} (use --force)") from None
+    except OutputFolderError as exc:
+        raise ReconstructError(str(exc)) from None
 
 
 def _parser(opts: ReconstructOptions):
@@ -652,8 +657,10 @@ def _run_folder(folder: Path, out: Path, opts, as_json: bool, user_error) -> int
     photos = photos_in(folder)
     if not photos:
         raise user_error(f"folder '{folder}' has no images ({', '.join(IMAGE_SUFFIXES)})")
-    if out.exists() and not out.is_dir():
-        raise user_error(f"output '{out}' exists and is not a folder")
+    try:  # the folder that takes one output folder a photo: the same rule as any output
+        check_output_target(out, overwrite=True)
+    except OutputFolderError as exc:
+        raise user_error(str(exc)) from None
     failed, summaries = [], []
     for index, photo in enumerate(photos):
         print(f"[{index + 1}/{len(photos)}] {photo.name}", file=sys.stderr)

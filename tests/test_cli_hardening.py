@@ -76,6 +76,17 @@ def test_bad_output_targets_fail_in_one_line_before_any_work(tmp_path, cabinet):
         assert_one_line_failure(run(*verb, "-o", ".", "--force", cwd=tmp_path), "current folder")
     done = run("synth", "--categories", "Box", "--n", "1", "-o", str(afile))
     assert_one_line_failure(done, "is a file")
+    photo = Path(__file__).resolve().parents[1] / "examples" / "cabinet.png"
+    for target, words in (
+        (".", "current folder"),
+        (str(afile), "is a file"),
+        ("/dev/null", "device"),
+    ):
+        started = time.perf_counter()
+        done = run("reconstruct", str(photo), "-o", target, "--force", cwd=tmp_path)
+        assert_one_line_failure(done, words)
+        assert "parse" not in done.stderr  # refused before the parser ran
+        assert time.perf_counter() - started < 60
     assert afile.read_text() == "keep me"
     assert hidden_leftovers(tmp_path) == []
 
