@@ -10,6 +10,7 @@ Images: the photo resized to ``IMAGE_SIZE`` and every part's reference crop at `
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +35,10 @@ def label_id(label: str) -> int:
     return LABELS.index(label) if label in LABELS else 0
 
 
-def category_id(category: str) -> int:
-    return CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES)
+def category_id(category: str, categories: Sequence[str] = CATEGORIES) -> int:
+    """The index of `category` in `categories` (a model's own list: a model trained on fewer
+    categories has no embedding for the others), or len(categories) for "unknown"."""
+    return list(categories).index(category) if category in categories else len(categories)
 
 
 @dataclass
@@ -58,7 +61,9 @@ def limits_normalised(joint_type: str, limits, largest: float) -> list[float]:
     return [0.0, 0.0]
 
 
-def structure_of(tokens: PartTokens, boxes_2d: list[list[float]]) -> Structure:
+def structure_of(
+    tokens: PartTokens, boxes_2d: list[list[float]], categories: Sequence[str] = CATEGORIES
+) -> Structure:
     """The conditioning a synthetic object's true structure gives (training, evaluation)."""
     names = [p.name for p in tokens.parts]
     largest = float(np.max(tokens.extent))
@@ -69,7 +74,7 @@ def structure_of(tokens: PartTokens, boxes_2d: list[list[float]]) -> Structure:
             [*part.axis, *pivot, *limits_normalised(part.joint_type, part.limits, largest), *box]
         )
     return Structure(
-        category_id(tokens.category),
+        category_id(tokens.category, categories),
         np.asarray(tokens.extent) / largest,
         np.array([label_id(p.label) for p in tokens.parts]),
         np.array([JOINT_TYPES.index(p.joint_type) for p in tokens.parts]),

@@ -4,13 +4,14 @@
 photo's and every part's crop features), draws K noise sets and runs one batched rectified-flow
 sampling loop with diffusers' ``FlowMatchEulerDiscreteScheduler`` (``STEPS`` Euler steps,
 classifier-free guidance on the image), then decodes each row set through ``tokens.decode``
-at the coarse size. Categories the data engine does not make borrow the assembly rules of the
-nearest one it does (``fallback_category``) and say so in the log.
+at the coarse size. Categories the model was not trained on (its config's `categories`) borrow the
+conditioning of the nearest one it was (``fallback_category``) and say so in the log.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,9 +54,10 @@ _FALLBACK_BY_LABEL = (  # the first label found among the parts picks the stand-
 )  # fmt: skip
 
 
-def fallback_category(category: str, labels: list[str]) -> str:
-    """`category` when the data engine makes it, else the nearest one it does (by part labels)."""
-    if category in CATEGORIES:
+def fallback_category(category: str, labels: list[str], known: Sequence[str] = CATEGORIES) -> str:
+    """`category` when it is `known` (the categories a model was trained on), else the nearest
+    one that is (by part labels)."""
+    if category in known:
         return category
     for label, stand_in in _FALLBACK_BY_LABEL:
         if label in labels:
@@ -76,7 +78,9 @@ def load_model(path: str | None = None, device: str = "cpu"):
     return model
 
 
-def coarse_structure(coarse, category: str) -> tuple[Structure, list]:
+def coarse_structure(
+    coarse, category: str, categories: Sequence[str] = CATEGORIES
+) -> tuple[Structure, list]:
     """The conditioning of a coarse URDF: the root ``base`` first, then its parts, parents
     first; returns it with the part list in that order (None stands for the root)."""
     size = np.asarray(coarse.size_m, float)
@@ -94,7 +98,7 @@ def coarse_structure(coarse, category: str) -> tuple[Structure, list]:
              *part.box_2d]
         )  # fmt: skip
     structure = Structure(
-        category_id(category),
+        category_id(category, categories),
         size / largest,
         np.array(label),
         np.array(joint),
@@ -198,12 +202,13 @@ def generate(
     raises ``DecodeError``.
     """
     del features  # the DiT's own encoder stands in for the parser's features (docs/models.md)
-    category = fallback_category(coarse.category, [p.label for p in coarse.parts])
-    if category != coarse.category:
-        log.warning("part DiT: no assembly rules for '%s'; using %s's", coarse.category, category)
     model = load_model(model_dir, device)
+    known = list(getattr(model.config, "categories", None) or CATEGORIES)
+    category = fallback_category(coarse.category, [p.label for p in coarse.parts], known)
+    if category != coarse.category:
+        log.warning("part DiT: not trained on '%s'; using %s's", coarse.category, category)
     photo = _as_pil(image)
-    structure, parts = coarse_structure(coarse, category)
+    structure, parts = coarse_structure(coarse, category, known)
     part_images = part_images or {}
     crops = []
     for part in parts:

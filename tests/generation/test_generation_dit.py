@@ -53,3 +53,19 @@ def test_train_resume_and_generate(tmp_path):
         assert obj.joints[0].name == "lid_joint"
         size = obj.links[0].visuals[0].mesh.bounds
         assert np.all(np.isfinite(size))
+
+
+def test_a_category_the_model_was_not_trained_on_borrows_a_known_one():
+    from spark_blender.generation.conditioning import category_id
+    from spark_blender.generation.sample import fallback_category, load_model
+
+    known = list(load_model().config.categories)  # the shipped weights' own list
+    assert "StorageFurniture" in known
+    for category, labels in (("Chair", ["seat", "wheel"]), ("Nothing", [])):
+        if category in known:
+            continue
+        stand_in = fallback_category(category, labels, known)
+        assert stand_in in known
+        assert category_id(stand_in, known) < len(known)
+        assert category_id(category, known) == len(known)  # "unknown", inside the embedding
+        assert len(known) < load_model().category.num_embeddings
