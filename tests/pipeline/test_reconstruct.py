@@ -146,7 +146,14 @@ def test_ctrl_c_leaves_no_output_folder(tmp_path):
     # 64 hypotheses keep the run busy well past the signal: the default run can finish in 4 s
     command = [sys.executable, "-m", "spark_blender.cli", "reconstruct", str(EXAMPLE), "-o",
                str(out), "--samples", "64"]  # fmt: skip
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a suite started in the background (`cmd &`, no job control) inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler (the old flake).
+    process = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     time.sleep(4.0)
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=120)
