@@ -3,7 +3,8 @@
 ``generate(category, seed)`` returns a core ``ArticulatedObject`` in the canonical frame
 (ARCHITECTURE.md): +Z up, front -Y, origin at the bottom centre, root link ``base``, every joint
 closed at 0 and opening positive, links labelled. The same (category, seed) always gives the same
-object. Category modules: ``furniture``, ``appliances``, ``containers``, ``devices``, ``fixtures``.
+object. Category modules: ``furniture``, ``appliances``, ``containers``, ``devices``, ``fixtures``,
+``household``, ``handheld``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ Builder = Callable[[int, np.random.Generator], Assembly]
 
 
 def _registry() -> dict[str, Builder]:
-    from spark_blender.synth import appliances, containers, devices, fixtures, furniture
+    from spark_blender.synth import (
+        appliances,
+        containers,
+        devices,
+        fixtures,
+        furniture,
+        handheld,
+        household,
+    )
 
     return {
         "StorageFurniture": furniture.storage_furniture,
@@ -47,6 +56,28 @@ def _registry() -> dict[str, Builder]:
         "Door": fixtures.door,
         "Window": fixtures.window,
         "Toilet": fixtures.toilet,
+        "Camera": handheld.camera,
+        "Cart": household.cart,
+        "Chair": household.chair,
+        "Clock": household.clock,
+        "Dispenser": household.dispenser,
+        "Display": household.display,
+        "Eyeglasses": handheld.eyeglasses,
+        "Fan": household.fan,
+        "FoldingChair": household.folding_chair,
+        "Globe": household.globe,
+        "Keyboard": household.keyboard,
+        "Knife": handheld.knife,
+        "Lamp": household.lamp,
+        "Lighter": handheld.lighter,
+        "Mouse": handheld.mouse,
+        "Pen": handheld.pen,
+        "Phone": handheld.phone,
+        "Pliers": handheld.pliers,
+        "Printer": household.printer,
+        "Remote": handheld.remote,
+        "Scissors": handheld.scissors,
+        "USB": handheld.usb,
     }
 
 
@@ -55,6 +86,9 @@ CATEGORIES: tuple[str, ...] = (
     "WashingMachine", "Safe", "Box", "TrashCan", "Suitcase", "KitchenPot", "Bucket", "Bottle",
     "Kettle", "Laptop", "Toaster", "CoffeeMachine", "Stapler", "Switch", "Faucet", "Door",
     "Window", "Toilet",
+    "Camera", "Cart", "Chair", "Clock", "Dispenser", "Display", "Eyeglasses", "Fan",
+    "FoldingChair", "Globe", "Keyboard", "Knife", "Lamp", "Lighter", "Mouse", "Pen", "Phone",
+    "Pliers", "Printer", "Remote", "Scissors", "USB",
 )  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from spark_blender.synth.parts import (
     carcass,
     cylinder,
     knob_pieces,
+    segment_cylinder,
 )
 
 
@@ -84,10 +85,19 @@ def refrigerator(seed: int, rng: np.random.Generator) -> Assembly:
     asm = Assembly(
         f"Refrigerator_{seed}", "Refrigerator", sample_palette(rng, ("painted", "metal"))
     )
-    style = rng.choice(["top_freezer", "bottom_drawer", "side_by_side", "single", "french"])
+    style = rng.choice(
+        ["top_freezer", "bottom_drawer", "side_by_side", "single", "french", "compact"]
+    )
     limit = float(rng.uniform(1.6, 2.0))
     t = 0.035
-    if style == "side_by_side":
+    if style == "compact":
+        # Under-counter and mini fridges (office, hotel, bar): 0.5-0.9 m tall, one door.
+        height = float(rng.uniform(0.5, 0.9))
+        width = float(rng.uniform(0.45, 0.6))
+        depth = float(rng.uniform(0.45, 0.62))
+        cells, outer = _cabinet(asm, rng, width, depth, height, 0.03, [1.0], [[1.0]])
+        fill_cell(asm, "base", cells[0][0], outer, "door", rng, 0.03, limit)
+    elif style == "side_by_side":
         width = float(rng.uniform(0.8, 0.95))
         cells, outer = _cabinet(asm, rng, width, depth, height, wall, [0.45, 0.55], [[1.0], [1.0]])
         fill_cell(asm, "base", cells[0][0], outer, "door", rng, t, limit, hinge_side=1.0)
@@ -150,8 +160,33 @@ def microwave(seed: int, rng: np.random.Generator) -> Assembly:
         door_style=(float(rng.uniform(0.04, 0.06)), 1.0),
     )
     cx = (panel.x0 + panel.x1) / 2
-    _controls(asm, rng, cx, yf, panel.z0, panel.z1, panel.width)
+    if rng.random() < 0.3:
+        _touch_panel(asm, cx, yf, panel.z0, panel.z1, panel.width)  # the door is all that moves
+    else:
+        _controls(asm, rng, cx, yf, panel.z0, panel.z1, panel.width)
     return asm
+
+
+def _touch_panel(asm, cx, yf, z0, z1, width):
+    """A fixed touch panel (display over a membrane pad) on a control strip facing -Y at `yf`:
+    controls that do not move, as on many microwaves and built-in ovens."""
+    w, h = 0.7 * width, z1 - z0
+    x0, x1 = cx - w / 2, cx + w / 2
+    asm.extend(
+        "base",
+        [
+            Piece(
+                box_between((x0, yf - 0.002, z1 - 0.3 * h), (x1, yf, z1 - 0.12 * h)),
+                "display",
+                "screen",
+            ),
+            Piece(
+                box_between((x0, yf - 0.001, z0 + 0.15 * h), (x1, yf, z1 - 0.4 * h)),
+                "touch_pad",
+                "trim",
+            ),
+        ],
+    )
 
 
 def _controls(asm, rng, cx, yf, z0, z1, width, knobs=None):
@@ -195,6 +230,20 @@ def oven(seed: int, rng: np.random.Generator) -> Assembly:
             )
         ],
     )
+    if rng.random() < 0.3:
+        # Built-in ovens run by a touch strip (or by the hob's knobs): only the door moves.
+        strip_pieces = [
+            Piece(
+                box_between(
+                    (-0.15 * top.width, top.y_front - 0.002, top.z0 + 0.25 * top.height),
+                    (0.15 * top.width, top.y_front, top.z1 - 0.25 * top.height),
+                ),
+                "display",
+                "screen",
+            )
+        ]
+        asm.extend("base", strip_pieces)
+        return asm
     n = int(rng.integers(2, 6))
     r = min(0.022, 0.35 * top.height)
     for i in range(n):
@@ -205,9 +254,16 @@ def oven(seed: int, rng: np.random.Generator) -> Assembly:
 
 def dishwasher(seed: int, rng: np.random.Generator) -> Assembly:
     """A bottom-hinged door over a tub with dish racks, buttons on a strip above the door."""
-    width = float(rng.uniform(0.55, 0.65))
-    height = float(rng.uniform(0.75, 0.86))
-    depth = float(rng.uniform(0.55, 0.62))
+    # Full-size (60 cm) and slimline (45 cm) machines, standard to tall (XXL) tubs, and compact
+    # countertop machines (about 0.55 x 0.5 x 0.45 m, on short feet).
+    kind = rng.choice(["full", "slim", "countertop"], p=[0.6, 0.25, 0.15])
+    width = float(rng.uniform(0.44, 0.46)) if kind == "slim" else float(rng.uniform(0.55, 0.65))
+    height = float(rng.uniform(0.78, 0.9))
+    depth = float(rng.uniform(0.54, 0.62))
+    plinth = float(rng.uniform(0.06, 0.1))
+    if kind == "countertop":
+        width, height = float(rng.uniform(0.42, 0.56)), float(rng.uniform(0.44, 0.6))
+        depth, plinth = float(rng.uniform(0.45, 0.52)), float(rng.uniform(0.02, 0.04))
     wall = 0.022
     strip = float(rng.uniform(0.07, 0.1))
     asm = Assembly(f"Dishwasher_{seed}", "Dishwasher", sample_palette(rng, ("metal", "painted")))
@@ -220,7 +276,7 @@ def dishwasher(seed: int, rng: np.random.Generator) -> Assembly:
         wall,
         [1.0],
         [[1.0, strip / height * 1.2]],
-        plinth=float(rng.uniform(0.06, 0.1)),
+        plinth=plinth,
     )
     cell, top = cells[0]
     # Racks: open wire-tray stand-ins fixed inside the tub (they slide out only once the door is
@@ -244,7 +300,9 @@ def dishwasher(seed: int, rng: np.random.Generator) -> Assembly:
                 ),
             ],
         )
-    fill_cell(asm, "base", cell, outer, "flap_down", rng, 0.02, math.pi / 2)
+    # A bar handle, or a handleless front (a grip recess under the control strip).
+    handle = 1.0 if rng.random() < 0.6 else 0.0
+    fill_cell(asm, "base", cell, outer, "flap_down", rng, 0.02, math.pi / 2, handle=handle)
     asm.extend(
         "base",
         [
@@ -272,12 +330,19 @@ def washing_machine(seed: int, rng: np.random.Generator) -> Assembly:
     """Front loader (round porthole door, knobs on a top strip) or top loader (lid, knobs)."""
     width = float(rng.uniform(0.55, 0.65))
     height = float(rng.uniform(0.8, 0.95))
-    depth = float(rng.uniform(0.5, 0.65))
+    depth = float(rng.uniform(0.5, 0.65)) if rng.random() < 0.7 else float(rng.uniform(0.4, 0.5))
     wall = 0.02
     asm = Assembly(
         f"WashingMachine_{seed}", "WashingMachine", sample_palette(rng, ("painted", "plastic"))
     )
     front_loader = rng.random() < 0.7
+    if not front_loader:
+        # Top loaders: wide American machines, or narrow European ones (40-46 cm wide, 60 deep).
+        if rng.random() < 0.5:
+            width, depth = float(rng.uniform(0.4, 0.46)), float(rng.uniform(0.58, 0.62))
+            height = float(rng.uniform(0.8, 0.9))
+        else:
+            width, depth = float(rng.uniform(0.6, 0.7)), float(rng.uniform(0.6, 0.7))
     strip = float(rng.uniform(0.1, 0.14))
     if front_loader:
         p = CarcassParams(width, depth, height, wall, 0.008, 0.0)
@@ -373,15 +438,22 @@ def washing_machine(seed: int, rng: np.random.Generator) -> Assembly:
 
 
 def safe(seed: int, rng: np.random.Generator) -> Assembly:
-    """A thick-walled box with a heavy door, a dial (knob) and a handle on the door."""
-    width = float(rng.uniform(0.35, 0.6))
-    height = float(rng.uniform(0.35, 0.9))
-    depth = float(rng.uniform(0.35, 0.5))
+    """A thick-walled box (or a tall cabinet safe) with a heavy door locked by a dial, a 3x4
+    keypad or both, opened with a fixed bar handle or a turning spoke handle."""
+    if rng.random() < 0.65:
+        width = float(rng.uniform(0.35, 0.6))
+        height = float(rng.uniform(0.35, 0.9))
+        depth = float(rng.uniform(0.35, 0.5))
+    else:  # gun and document cabinets: tall, narrow, shallow
+        width = float(rng.uniform(0.45, 0.75))
+        height = float(rng.uniform(1.0, 1.5))
+        depth = float(rng.uniform(0.35, 0.55))
     wall = 0.05
     asm = Assembly(f"Safe_{seed}", "Safe", sample_palette(rng, ("metal", "painted")))
     cells, outer = _cabinet(asm, rng, width, depth, height, wall, [1.0], [[1.0]])
     t = 0.045
     side = 1.0 if rng.random() < 0.7 else -1.0
+    spoke = rng.random() < 0.4
     (door,) = fill_cell(
         asm,
         "base",
@@ -391,22 +463,42 @@ def safe(seed: int, rng: np.random.Generator) -> Assembly:
         rng,
         t,
         float(rng.uniform(1.5, 1.9)),
-        handle=1.0,
+        handle=0.0 if spoke else 1.0,
         hinge_side=side,
     )
-    # The dial sits on the door, in the door's frame (hinge at origin, door along side * X).
-    dial_x = side * width * 0.45
-    z_dial = height * float(rng.uniform(0.55, 0.7))
-    add_knob(asm, door, (dial_x, -t, z_dial), min(0.04, width * 0.09), 0.02)
-    if rng.random() < 0.5:
-        for i in range(int(rng.integers(3, 7))):
+    # Lock and handle sit on the door, in the door's frame (hinge at origin, door along side*X).
+    lock = rng.choice(["dial", "keypad", "both"], p=[0.4, 0.4, 0.2])
+    lock_x = side * width * 0.4
+    z_lock = min(height * float(rng.uniform(0.55, 0.7)), 0.9)
+    if lock in ("dial", "both"):
+        add_knob(asm, door, (lock_x, -t, z_lock), min(0.04, width * 0.09), 0.02)
+        z_keys = z_lock - 0.07
+    else:
+        z_keys = z_lock + 0.04
+    if lock in ("keypad", "both"):
+        key = float(rng.uniform(0.015, 0.019))
+        pitch = key + float(rng.uniform(0.006, 0.009))
+        for i in range(12):  # 1-9, then *, 0, #
             col, row = i % 3, i // 3
-            add_button(
-                asm,
-                door,
-                (dial_x + (col - 1) * 0.025, -t, z_dial - 0.07 - 0.025 * row),
-                0.018,
-                0.018,
-                0.006,
-            )
+            at = (lock_x + (col - 1) * pitch, -t, z_keys - pitch * row)
+            add_button(asm, door, at, key, key, 0.006)
+    if spoke:
+        _spoke_handle(asm, door, (side * width * 0.74, -t, height * 0.45), min(0.08, 0.2 * width))
     return asm
+
+
+def _spoke_handle(asm: Assembly, parent: str, at, reach: float) -> str:
+    """A three-spoke turning handle (a hub and three bars with grips) on a face facing -Y at
+    `at`, turning continuously about -Y; the spokes turn 20-30 mm in front of the face."""
+    pieces = [Piece(cylinder(0.02, 0.03, "y", (0, -0.015, 0), 20), "spoke_hub", "metal")]
+    for k in range(3):
+        a = math.pi / 2 + k * 2 * math.pi / 3
+        tip = np.array([reach * math.cos(a), -0.025, reach * math.sin(a)])
+        pieces.append(
+            Piece(segment_cylinder((0, -0.025, 0), tip, 0.006, 10), f"spoke_{k}", "handle")
+        )
+        pieces.append(Piece(cylinder(0.011, 0.014, "y", tip, 14), f"spoke_{k}_grip", "handle"))
+    n = asm.count("knob")
+    name = asm.add_link(f"knob_{n}", "knob", pieces)
+    asm.add_joint("continuous", parent, name, at, (0, -1, 0), label="knob")
+    return name

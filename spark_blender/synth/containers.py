@@ -146,7 +146,10 @@ def trash_can(seed: int, rng: np.random.Generator) -> Assembly:
 
 def suitcase(seed: int, rng: np.random.Generator) -> Assembly:
     """An upright case: the front shell is a lid hinged at a side edge, a telescopic handle
-    slides up out of the top, and optionally two latch buttons."""
+    slides up out of the top, and optionally two latch buttons; or a near-cubic hard-shell case
+    (vanity, train or trunk case: ``_cubic_case``)."""
+    if rng.random() < 0.35:
+        return _cubic_case(seed, rng)
     width = float(rng.uniform(0.35, 0.5))
     depth = float(rng.uniform(0.2, 0.3))
     height = float(rng.uniform(0.5, 0.75))
@@ -250,6 +253,81 @@ def suitcase(seed: int, rng: np.random.Generator) -> Assembly:
     return asm
 
 
+def _cubic_case(seed: int, rng: np.random.Generator) -> Assembly:
+    """A near-cubic hard-shell case: a deep top shell hinged on its top back edge, a carry
+    handle folding up from the lid on two brackets, and often two latch buttons on the front."""
+    width = float(rng.uniform(0.25, 0.5))
+    height = width / float(rng.uniform(0.8, 1.2))
+    depth = height * float(rng.uniform(0.6, 1.0))
+    wall = 0.008
+    shell = height * float(rng.uniform(0.2, 0.35))
+    asm = Assembly(f"Suitcase_{seed}", "Suitcase", sample_palette(rng, ("plastic", "metal")))
+    asm.add_link("base", "base", _open_box(width, depth, height - shell, wall, name="body"))
+    # The lid: a tray open downwards, its rim 3 mm above the body's; frame on the hinge line.
+    w, t, z0 = width / 2, wall, -shell + CLEARANCE
+    lid_pieces = [
+        Piece(box_between((-w, -depth, -t), (w, 0, 0)), "lid_top", "front"),
+        Piece(box_between((-w, -depth, z0), (w, -depth + t, -t)), "lid_front", "front"),
+        Piece(box_between((-w, -t, z0), (w, 0, -t)), "lid_back", "front"),
+        Piece(box_between((-w, -depth + t, z0), (-w + t, -t, -t)), "lid_left", "front"),
+        Piece(box_between((w - t, -depth + t, z0), (w, -t, -t)), "lid_right", "front"),
+    ]
+    # Carry handle: two arms and a grip lying flat on the lid, pivoting about X between two
+    # brackets (2 mm beside the arms); it only rises, 2 mm above the lid at every angle.
+    span = min(0.16, 0.5 * width)
+    arm = float(rng.uniform(0.03, 0.05))
+    grip_r, arm_r = 0.008, 0.005
+    pivot_y, pivot_z = -depth / 2 + arm, grip_r + 0.002
+    for sx in (-1, 1):
+        xa = sx * (span / 2 + arm_r + 0.002)
+        xb = xa + sx * 0.01
+        lid_pieces.append(
+            Piece(
+                box_between(
+                    (min(xa, xb), pivot_y - 0.009, 0), (max(xa, xb), pivot_y + 0.009, 0.02)
+                ),
+                f"bracket_{sx}",
+                "trim",
+            )
+        )
+    asm.add_link("lid_0", "lid", lid_pieces)
+    asm.add_joint(
+        "revolute",
+        "base",
+        "lid_0",
+        (0, depth / 2, height),
+        (-1, 0, 0),
+        (0.0, float(rng.uniform(1.6, 2.2))),
+        "lid",
+    )
+    handle = [
+        Piece(segment_cylinder((-span / 2, -arm, 0), (span / 2, -arm, 0), grip_r, 12), "grip",
+              "handle"),
+        *(
+            Piece(segment_cylinder((sx * span / 2, 0, 0), (sx * span / 2, -arm, 0), arm_r, 8),
+                  f"arm_{sx}", "handle")
+            for sx in (-1, 1)
+        ),
+    ]  # fmt: skip
+    asm.add_link("handle_0", "handle", handle)
+    # Folding up turns the grip from the front towards the back (about -X), up to lying flat
+    # the other way.
+    asm.add_joint(
+        "revolute",
+        "lid_0",
+        "handle_0",
+        (0, pivot_y, pivot_z),
+        (-1, 0, 0),
+        (0.0, float(rng.uniform(2.6, 3.0))),
+        "handle",
+    )
+    if rng.random() < 0.7:  # latches on the body's front, just under the lid's rim
+        z = height - shell - 0.02
+        for sx in (-1, 1):
+            add_button(asm, "base", (sx * width * 0.3, -depth / 2, z), 0.03, 0.015, 0.008)
+    return asm
+
+
 def kitchen_pot(seed: int, rng: np.random.Generator) -> Assembly:
     """A lathe pot with two side handles and a lid that lifts straight up."""
     radius = float(rng.uniform(0.09, 0.16))
@@ -288,7 +366,10 @@ def bucket(seed: int, rng: np.random.Generator) -> Assembly:
     """A tapered lathe bucket whose wire handle swings about X through two ears."""
     top_r = float(rng.uniform(0.1, 0.18))
     bottom_r = top_r * float(rng.uniform(0.7, 0.9))
-    height = top_r * float(rng.uniform(1.8, 2.6))
+    # Pails and mop buckets (height 1.6-2.6 top radii) and tall ones (florist, champagne or
+    # ice buckets: up to 3.4).
+    tall = rng.random() < 0.3
+    height = top_r * float(rng.uniform(2.6, 3.4) if tall else rng.uniform(1.6, 2.6))
     asm = Assembly(f"Bucket_{seed}", "Bucket", sample_palette(rng, ("plastic", "metal")))
     body = lathe(
         LatheParams(height, bottom_r, (bottom_r + top_r) / 2, top_r, 0.5, 0.005, 0.0), name="pail"

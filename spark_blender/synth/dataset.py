@@ -10,9 +10,12 @@ Layout of a dataset folder (written to a temporary sibling, renamed into place w
 
 P poses per sample: ``rest`` (all joints 0), ``moved`` (``core.kinematics.moved_configuration``:
 every revolute/prismatic joint 75% of the way to its far limit, continuous joints at 0, as in the
-evaluation cases) and ``random_k``. Sample i of category c draws its object seed
-and its view from ``SeedSequence([seed, crc32(c), i])``, so any sample can be rebuilt alone and
-the whole folder is byte-identical for the same config. ``SynthDataset`` reads it for training.
+evaluation cases), ``observed`` when ``observed_pose`` is set, and ``random_k``. Every sample's
+meta also carries ``observed_configuration`` (from ``observed_configuration``: the pose a photo
+of the object would show, ARCHITECTURE.md "Observed configuration"; joints left out are 0).
+Sample i of category c draws its object seed and its view from ``SeedSequence([seed, crc32(c),
+i])``, so any sample can be rebuilt alone and the whole folder is byte-identical for the same
+config. ``SynthDataset`` reads it for training.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -64,6 +68,7 @@ class SynthConfig:
     backgrounds: tuple[str, ...] = BACKGROUNDS
     cycles_samples: int = 16
     write_urdf: bool = False
+    observed_pose: bool = False  # also render the object in its observed configuration
 
     def problems(self) -> list[str]:
         found = [f"unknown category '{c}'" for c in self.categories if c not in CATEGORIES]
@@ -82,7 +87,8 @@ class SynthConfig:
 
     @property
     def poses(self) -> list[str]:
-        return ["rest", "moved"] + [f"random_{k}" for k in range(self.random_poses)]
+        observed = ["observed"] if self.observed_pose else []
+        return ["rest", "moved", *observed] + [f"random_{k}" for k in range(self.random_poses)]
 
 
 @dataclass
@@ -95,6 +101,36 @@ class Sample:
 def sample_rng(config: SynthConfig, category: str, index: int) -> np.random.Generator:
     entropy = [int(config.seed), zlib.crc32(category.encode()), int(index)]
     return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+# Joints a photo may show open: laptops are photographed open, now and then a door stands ajar or
+# a drawer is out; everything else (controls, handles, knobs) shows at rest.
+OBSERVED_OPENINGS = ("door", "drawer", "lid", "window", "seat")
+OBSERVED_OPEN_CHANCE = 0.25  # chance that one such joint is partly open
+SCREEN_OPEN_DEG = (60.0, 130.0)
+
+
+def observed_configuration(obj: ArticulatedObject, seed: int) -> dict[str, float]:
+    """The joint values a photo of `obj` (made from `seed`) would show; joints left out are 0.
+
+    Laptop screens open 60-130 degrees (clipped to the limit); with a 25% chance one door,
+    drawer, lid, window or seat is 20-90% of the way open; all else closed. At most
+    one joint besides a screen moves, so the pose is one the sim check's one-joint sweep covers.
+    Drawn from its own stream of (seed, category): the object itself does not change.
+    """
+    rng = np.random.default_rng([int(seed), zlib.crc32(obj.category.encode()), 0x0B5E])
+    configuration: dict[str, float] = {}
+    movable = [j for j in obj.joints if j.type in ("revolute", "prismatic") and j.upper > 1e-9]
+    for joint in movable:
+        if joint.label == "screen":
+            low, high = (math.radians(a) for a in SCREEN_OPEN_DEG)
+            high = min(high, joint.upper)
+            configuration[joint.name] = float(rng.uniform(min(low, high), high))
+    openings = [j for j in movable if j.label in OBSERVED_OPENINGS]
+    if openings and rng.random() < OBSERVED_OPEN_CHANCE:
+        joint = openings[int(rng.integers(len(openings)))]
+        configuration[joint.name] = float(rng.uniform(0.2, 0.9) * joint.upper)
+    return configuration
 
 
 def object_record(obj: ArticulatedObject) -> dict:
@@ -152,6 +188,9 @@ def make_sample(config: SynthConfig, category: str, index: int) -> tuple[Sample,
     object_seed = int(rng.integers(2**31))
     obj = generate(category, object_seed)
     configurations = {"rest": {}, "moved": moved_configuration(obj)}
+    observed = observed_configuration(obj, object_seed)
+    if config.observed_pose:
+        configurations["observed"] = observed
     for k in range(config.random_poses):
         configurations[f"random_{k}"] = random_configuration(obj, rng)
     geometry = scene_geometry(obj)
@@ -177,6 +216,7 @@ def make_sample(config: SynthConfig, category: str, index: int) -> tuple[Sample,
         "object_seed": object_seed,
         **object_record(obj),
         "poses": {name: dict(c) for name, c in configurations.items()},
+        "observed_configuration": dict(observed),
         "camera": view.record(camera),
         "lighting": lighting.to_json(),
         "background": background.to_json(),

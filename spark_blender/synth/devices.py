@@ -29,7 +29,8 @@ from spark_blender.synth.parts import (
 def laptop(seed: int, rng: np.random.Generator) -> Assembly:
     """Base with a keyboard, a screen lid hinged at the back edge, closed at rest."""
     width = float(rng.uniform(0.28, 0.4))
-    depth = width * float(rng.uniform(0.65, 0.75))
+    # 16:9 ultrabooks (depth 0.62-0.68 of the width) to 16:10 and older 4:3 machines (0.82).
+    depth = width * float(rng.uniform(0.62, 0.82))
     tb = float(rng.uniform(0.012, 0.02))
     ts = float(rng.uniform(0.006, 0.01))
     asm = Assembly(f"Laptop_{seed}", "Laptop", sample_palette(rng, ("metal", "plastic")))
@@ -134,8 +135,9 @@ def coffee_machine(seed: int, rng: np.random.Generator) -> Assembly:
     """Drip-tray drawer in a hollow foot, a back tower with a head, a hinged tank lid on top,
     buttons or a knob on the head, and sometimes a side lever."""
     width = float(rng.uniform(0.2, 0.32))
-    depth = float(rng.uniform(0.28, 0.4))
-    height = float(rng.uniform(0.3, 0.42))
+    # Drip machines stand taller than deep; pod and espresso machines are deeper than tall.
+    depth = float(rng.uniform(0.28, 0.42))
+    height = float(rng.uniform(0.27, 0.42))
     foot_h = float(rng.uniform(0.05, 0.07))
     wall = 0.008
     asm = Assembly(
@@ -199,9 +201,10 @@ def coffee_machine(seed: int, rng: np.random.Generator) -> Assembly:
 def stapler(seed: int, rng: np.random.Generator) -> Assembly:
     """A base plate, an arm (magazine) hinged at the back, and a top cover hinged on the arm."""
     length = float(rng.uniform(0.12, 0.2))
-    width = float(rng.uniform(0.03, 0.05))
+    width = float(rng.uniform(0.028, 0.05))
     tb = float(rng.uniform(0.008, 0.014))
-    arm_h = float(rng.uniform(0.025, 0.04))
+    # Mini and desktop staplers (magazine 25-40 mm) to tall long-reach / heavy-duty ones (60 mm).
+    arm_h = float(rng.uniform(0.025, 0.04) if rng.random() < 0.7 else rng.uniform(0.04, 0.06))
     asm = Assembly(f"Stapler_{seed}", "Stapler", sample_palette(rng, ("plastic", "metal")))
     block = 0.02
     yb = length / 2
@@ -314,7 +317,8 @@ def switch(seed: int, rng: np.random.Generator) -> Assembly:
 
 def faucet(seed: int, rng: np.random.Generator) -> Assembly:
     """A deck plate and column with a spout; a lever on top swings about Z (or lifts about X);
-    some spouts swivel about the column."""
+    some spouts swivel about the column; some basin taps have a pop-up drain's pull stem behind
+    the column (a small rod lifting along Z)."""
     col_r = float(rng.uniform(0.018, 0.028))
     col_h = float(rng.uniform(0.12, 0.25))
     reach = float(rng.uniform(0.1, 0.2))
@@ -381,5 +385,25 @@ def faucet(seed: int, rng: np.random.Generator) -> Assembly:
             piece.mesh.apply_translation((0, p.hub_radius, 0))
         asm.add_joint(
             "revolute", "base", "lever_0", (0, -p.hub_radius, top), (1, 0, 0), (0.0, 0.6), "switch"
+        )
+    if rng.random() < 0.35:
+        # Pull stem: a rod with a knob on top standing on the deck behind the column, 3 mm off
+        # it and 0.5 mm above the deck; pulling it lifts the drain plug.
+        r = float(rng.uniform(0.0035, 0.005))
+        length = float(rng.uniform(0.035, min(0.07, col_h * 0.45)))
+        y = col_r + CLEARANCE + 1.4 * r
+        stem = [
+            Piece(cylinder(r, length, "z", (0, 0, length / 2), 12), "stem_rod", "metal"),
+            Piece(cylinder(1.4 * r, 0.008, "z", (0, 0, length + 0.004), 16), "stem_knob", "knob"),
+        ]
+        asm.add_link("stem_0", "button", stem)
+        asm.add_joint(
+            "prismatic",
+            "base",
+            "stem_0",
+            (0, y, 0.0105),
+            (0, 0, 1),
+            (0.0, float(rng.uniform(0.015, 0.03))),
+            "button",
         )
     return asm

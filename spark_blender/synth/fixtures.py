@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from spark_blender.synth.appliances import add_button
 from spark_blender.synth.assembly import CLEARANCE, Assembly
 from spark_blender.synth.materials import sample_palette
 from spark_blender.synth.parts import (
@@ -43,38 +44,64 @@ def _frame(width, height, depth, jamb, y0=0.0, sill=True, name="frame") -> list[
 
 
 def door(seed: int, rng: np.random.Generator) -> Assembly:
-    double = rng.random() < 0.3
-    leaf_w = float(rng.uniform(0.7, 0.95)) * (0.6 if double else 1.0)
-    height = float(rng.uniform(1.95, 2.15))
-    depth = float(rng.uniform(0.1, 0.16))
-    jamb = float(rng.uniform(0.04, 0.07))
-    t = float(rng.uniform(0.035, 0.045))
-    leaves = 2 if double else 1
+    """A room door (one leaf), a pair of French doors (two leaves, often glazed), or a pair of
+    low cabinet-like doors in a deep casing (a built-in cupboard, a hatch or a knee-wall door:
+    wider than tall, the casing 15-50% as deep as tall, a sill under the leaves)."""
+    style = rng.choice(["room", "room", "room", "french", "cabinet"], p=[0.2, 0.2, 0.2, 0.2, 0.2])
+    if style == "cabinet":
+        height = float(rng.uniform(0.45, 1.1))
+        leaf_w = height * float(rng.uniform(0.4, 1.1))
+        depth = height * float(rng.uniform(0.15, 0.5))
+        jamb = float(rng.uniform(0.03, 0.05))
+        t = float(rng.uniform(0.02, 0.03))
+    else:
+        double = style == "french"
+        leaf_w = float(rng.uniform(0.7, 0.95)) * (float(rng.uniform(0.55, 0.8)) if double else 1.0)
+        height = float(rng.uniform(1.95, 2.15))
+        depth = float(rng.uniform(0.1, 0.16))
+        jamb = float(rng.uniform(0.04, 0.07))
+        t = float(rng.uniform(0.035, 0.045))
+    leaves = 1 if style == "room" else 2
+    sill = style == "cabinet"
+    z0 = jamb if sill else 0.0
     opening = leaves * leaf_w + (leaves + 1) * CLEARANCE
     asm = Assembly(f"Door_{seed}", "Door", sample_palette(rng, ("wood", "painted")))
-    frame = _frame(opening, height + 2 * CLEARANCE, depth, jamb, -depth / 2, sill=False)
+    frame = _frame(opening, height + 2 * CLEARANCE, depth, jamb, -depth / 2, sill=sill)
     asm.add_link("base", "base", frame)
-    y_front = -t / 2
+    # Room doors hang mid-frame; cabinet-like leaves sit flush with the casing's front, so an
+    # open leaf and its handle stay in front of the deep casing.
+    y_front = -depth / 2 if style == "cabinet" else -t / 2
     limit = float(rng.uniform(1.2, 1.57))
     hinge_left = rng.random() < 0.5
+    glazed = style == "french" and rng.random() < 0.7
+    panelled = not glazed and rng.random() < 0.5
+    inset = min(0.1, 0.18 * leaf_w)
     for i in range(leaves):
         side = (1.0 if hinge_left else -1.0) if leaves == 1 else (1.0 if i == 0 else -1.0)
         hinge_x = -opening / 2 + CLEARANCE if side > 0 else opening / 2 - CLEARANCE
         x0, x1 = sorted((0.0, side * leaf_w))
-        pieces = [Piece(box_between((x0, 0, 0), (x1, t, height)), f"leaf{i}_panel", "front")]
-        if rng.random() < 0.5:  # raised panels on the face
+        if glazed:  # a stile-and-rail frame around a glass pane
+            pieces = _sash(x0, x1, 0.0, height, 0.0, t, float(rng.uniform(0.08, 0.12)), f"leaf{i}")
+            for piece in pieces:
+                piece.role = "glass" if piece.role == "glass" else "front"
+        else:
+            pieces = [Piece(box_between((x0, 0, 0), (x1, t, height)), f"leaf{i}_panel", "front")]
+        if panelled:  # raised panels on the face
             for k, (za, zb) in enumerate(((0.1, 0.45), (0.55, 0.9))):
                 pieces.append(
                     Piece(
-                        box_between((x0 + 0.1, -0.006, za * height), (x1 - 0.1, 0.0, zb * height)),
+                        box_between(
+                            (x0 + inset, -0.006, za * height), (x1 - inset, 0.0, zb * height)
+                        ),
                         f"leaf{i}_panel{k}",
                         "trim",
                     )
                 )
-        handle_x = side * (leaf_w - 0.07)
+        grip = min(0.14, 0.3 * height)
+        reach = min(0.07, 0.2 * leaf_w)
         handle = bar_handle(
-            BarHandleParams(0.14, 0.009, 0.05, 0.0),
-            (handle_x - side * 0.05, 0.0, 0.48 * height),
+            BarHandleParams(grip, 0.009 if style != "cabinet" else 0.006, 0.05, 0.0),
+            (side * (leaf_w - reach) - side * grip / 2.8, 0.0, 0.48 * height),
             f"leaf{i}_handle",
         )
         pieces += handle
@@ -84,7 +111,7 @@ def door(seed: int, rng: np.random.Generator) -> Assembly:
             "revolute",
             "base",
             name,
-            (hinge_x, y_front, CLEARANCE),
+            (hinge_x, y_front, z0 + CLEARANCE),
             (0, 0, -1) if side > 0 else (0, 0, 1),
             (0.0, limit),
             "door",
@@ -206,8 +233,8 @@ def _elliptic_slab(rx, ry, z0, thickness, name) -> Piece:
 
 
 def toilet(seed: int, rng: np.random.Generator) -> Assembly:
-    """Bowl, tank, a seat hinged behind the bowl, the lid hinged on the seat, a flush lever on
-    the tank's side."""
+    """Bowl, tank, a seat hinged behind the bowl, the lid hinged on the seat, and a flush lever on
+    the tank's side, a push button on the tank's top, or (older tanks refitted) both."""
     bowl_rx = float(rng.uniform(0.17, 0.2))
     bowl_ry = float(rng.uniform(0.22, 0.27))
     bowl_h = float(rng.uniform(0.36, 0.42))
@@ -268,16 +295,27 @@ def toilet(seed: int, rng: np.random.Generator) -> Assembly:
         (0.0, float(rng.uniform(1.4, 1.6))),
         "lid",
     )
-    p = LeverParams(length=0.05, width=0.014, thickness=0.008, hub_radius=0.01, hub_length=0.012)
-    pieces = lever(p, "flush", hub_axis="x")
-    asm.add_link("lever_0", "lever", pieces)
-    asm.add_joint(
-        "revolute",
-        "base",
-        "lever_0",
-        (tank_w / 2 + 0.006 + CLEARANCE, tank_y0 + 0.04, bowl_h + tank_h * 0.7),
-        (1, 0, 0),
-        (0.0, 0.5),
-        "lever",
-    )
+    flush = rng.choice(["lever", "button", "both"], p=[0.5, 0.35, 0.15])
+    if flush in ("lever", "both"):
+        p = LeverParams(
+            length=0.05, width=0.014, thickness=0.008, hub_radius=0.01, hub_length=0.012
+        )
+        pieces = lever(p, "flush", hub_axis="x")
+        asm.add_link("lever_0", "lever", pieces)
+        asm.add_joint(
+            "revolute",
+            "base",
+            "lever_0",
+            (tank_w / 2 + 0.006 + CLEARANCE, tank_y0 + 0.04, bowl_h + tank_h * 0.7),
+            (1, 0, 0),
+            (0.0, 0.5),
+            "lever",
+        )
+    if flush in ("button", "both"):
+        # A round or a dual-flush (rectangular) push button on the middle of the tank's top.
+        round_ = rng.random() < 0.6
+        width = float(rng.uniform(0.035, 0.05)) if round_ else float(rng.uniform(0.05, 0.08))
+        height = width if round_ else float(rng.uniform(0.025, 0.035))
+        at = (0.0, tank_y0 + tank_d / 2, bowl_h + tank_h)
+        add_button(asm, "base", at, width, height, 0.01, 1.0 if round_ else 0.0, up=True)
     return asm

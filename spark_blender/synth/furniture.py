@@ -1,4 +1,5 @@
-"""Furniture: StorageFurniture (grids of drawers and doors, 1-4 columns) and Table (with drawers).
+"""Furniture: StorageFurniture (grids of drawers and doors, 1-4 columns) and Table (desks with
+drawers, and nightstand-like cabinet tables).
 
 Proportions follow PartNet-Mobility's dev cases: cabinets about as wide as tall (aspect
 1.2:0.75:1 w:d:h), door limits [0, pi/2], drawer travel 60-85% of the drawer's depth; desks
@@ -11,7 +12,7 @@ import math
 
 import numpy as np
 
-from spark_blender.synth.assembly import Assembly, Outer, fill_cell
+from spark_blender.synth.assembly import CLEARANCE, Assembly, Outer, fill_cell
 from spark_blender.synth.materials import sample_palette
 from spark_blender.synth.parts import CarcassParams, Cell, Piece, box_between, carcass
 
@@ -107,9 +108,12 @@ def storage_furniture(seed: int, rng: np.random.Generator) -> Assembly:
 
 
 def table(seed: int, rng: np.random.Generator) -> Assembly:
-    """A desk: top, four legs, an apron box with 1-3 drawers; or a pedestal with drawers."""
+    """A desk: top, four legs, an apron box with 1-3 drawers; or a pedestal with drawers; or a
+    cabinet table (nightstand, bedside or side table: ``_cabinet_table``)."""
+    if rng.random() < 0.25:
+        return _cabinet_table(seed, rng)
     width = float(rng.uniform(0.8, 1.8))
-    depth = float(rng.uniform(0.5, 0.8))
+    depth = float(rng.uniform(0.45, 0.8))  # writing desks from 45 cm deep
     height = float(rng.uniform(0.7, 0.78))
     top_t = float(rng.uniform(0.02, 0.04))
     leg = float(rng.uniform(0.04, 0.06))
@@ -174,4 +178,40 @@ def table(seed: int, rng: np.random.Generator) -> Assembly:
                 math.pi / 2,
                 handle=float(rng.choice([1.0, 2.0])),
             )
+    return asm
+
+
+def _cabinet_table(seed: int, rng: np.random.Generator) -> Assembly:
+    """A small table on a carcass (nightstand, bedside or side table, a narrow desk cabinet):
+    an overhanging top over a drawer or two and a door, a pair of doors, an open shelf or more
+    drawers; 0.5-0.9 m tall, often taller than wide."""
+    width = float(rng.uniform(0.4, 0.8))
+    depth = float(rng.uniform(0.35, 0.6))
+    height = float(rng.uniform(0.5, 0.9))
+    top_t = float(rng.uniform(0.02, 0.035))
+    overhang = float(rng.uniform(0.0, 0.03))
+    wall = float(rng.uniform(0.016, 0.02))
+    plinth = float(rng.choice([0.0, rng.uniform(0.04, 0.1)]))
+    body_h = height - top_t
+    drawers = int(rng.integers(1, 3)) if body_h > 0.45 else 1
+    below = str(rng.choice(["door", "door", "open", "drawer"]))
+    kinds = [below] + ["drawer"] * drawers
+    p = CarcassParams(width, depth, body_h, wall, 0.006, plinth)
+    pieces, cells = carcass(p, [1.0], [_row_fractions(kinds, rng)])
+    asm = Assembly(f"Table_{seed}", "Table", sample_palette(rng, ("wood", "painted", "wood")))
+    top = box_between(
+        (-width / 2 - overhang, -depth / 2 - overhang, body_h),
+        (width / 2 + overhang, depth / 2, height),
+    )
+    asm.add_link("base", "base", [*pieces, Piece(top, "top")])
+    # The fronts stop 3 mm under the top, so a drawer slides out beneath the overhang.
+    outer = Outer(-width / 2, width / 2, plinth, body_h - CLEARANCE, wall)
+    handle = float(rng.choice([1.0, 2.0]))
+    style = _door_style(rng)
+    for kind, cell in zip(kinds, cells[0], strict=True):
+        if kind == "door" and cell.width > 0.55:
+            kind = "door_pair"
+        fill_cell(
+            asm, "base", cell, outer, kind, rng, wall - 0.001, math.pi / 2, handle, door_style=style
+        )
     return asm

@@ -189,9 +189,37 @@ def _initialise(model, folder: Path) -> None:
     saved = load_file(str(folder / "diffusion_pytorch_model.safetensors"))
     own = model.state_dict()
     usable = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
+    usable.update(_rows_by_name(model, folder, saved, own))
     model.load_state_dict(usable, strict=False)
     fresh = sorted({k.split(".")[0] for k in own if k not in usable})
     print(f"initialised from {folder}; fresh: {', '.join(fresh) or 'nothing'}")
+
+
+# Heads with one output row per name in the model's config: a grown list keeps its known rows.
+NAMED_ROWS = {"category_head": "categories", "label_head": "labels"}
+
+
+def _rows_by_name(model, folder: Path, saved: dict, own: dict) -> dict:
+    """The category and label heads of a model whose lists differ from the saved one's: rows
+    copied by name, new names' rows left as initialised."""
+    config = json.loads((folder / "config.json").read_text())
+    out = {}
+    for key, value in saved.items():
+        head = key.split(".")[0]
+        if head not in NAMED_ROWS or key not in own:  # same shape, other names: by name too
+            continue
+        if own[key].shape[1:] != value.shape[1:]:
+            continue
+        old_names = list(config.get(NAMED_ROWS[head], []))
+        new_names = list(getattr(model.config, NAMED_ROWS[head]))
+        if len(old_names) != value.shape[0]:
+            continue
+        rows = own[key].clone()
+        for i, name in enumerate(old_names):
+            if name in new_names:
+                rows[new_names.index(name)] = value[i]
+        out[key] = rows
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

@@ -177,3 +177,33 @@ def test_batches_mix_folders_and_fill_from_small_datasets(tiny, tmp_path):
     assert {T.CATEGORIES[c] for c in categories} == {"StorageFurniture", "Laptop"}
     alone = next(batches(tmp_path / "one", 8, 64, np.random.default_rng(0)))
     assert alone.images.shape[0] == 8
+
+
+def test_init_carries_category_and_label_rows_over_by_name(tmp_path):
+    import torch
+
+    from spark_blender.perception.embedded.model import StructureParserModel
+
+    small = dict(image_size=64, widths=(8, 8, 16, 16), dim=32, slots=4, types=T.TYPES)
+    torch.manual_seed(1)
+    saved = StructureParserModel(**small, categories=("A", "B"), labels=("door", "lid"))
+    saved.save_pretrained(tmp_path / "old", safe_serialization=True)
+    torch.manual_seed(2)
+    grown = StructureParserModel(**small, categories=("A", "C", "B"), labels=("lid", "key"))
+    fresh_c = grown.category_head.weight[1].clone()
+    fresh_key = grown.label_head.weight[1].clone()
+    train_parser._initialise(grown, tmp_path / "old")
+    assert torch.equal(grown.category_head.weight[0], saved.category_head.weight[0])  # A
+    assert torch.equal(grown.category_head.weight[2], saved.category_head.weight[1])  # B
+    assert torch.equal(grown.category_head.bias[2], saved.category_head.bias[1])
+    assert torch.equal(grown.category_head.weight[1], fresh_c)  # C: new, as initialised
+    assert torch.equal(grown.label_head.weight[0], saved.label_head.weight[1])  # lid
+    assert torch.equal(grown.label_head.weight[1], fresh_key)
+
+
+def test_the_classifier_names_the_data_engines_categories_in_its_order():
+    from spark_blender.perception.schema import CATEGORIES as PARTNET
+    from spark_blender.synth import CATEGORIES as ENGINE
+
+    assert T.CATEGORIES == ENGINE  # what the parser learns is what the data engine makes
+    assert set(T.CATEGORIES) == set(PARTNET)  # ... and that is all of PartNet-Mobility

@@ -1,5 +1,6 @@
 """Part mesh builders with fixed, documented parameter vectors (a package: ``primitives``,
-``fronts`` (handles, doors, drawers, lids), ``controls``, ``revolved``, ``registry``).
+``fronts`` (handles, doors, drawers, lids), ``controls``, ``revolved``, ``small`` (tubes, rings,
+blades), ``registry``).
 
 The generation stage decodes predicted parameters into these builders, so each one takes a small
 dataclass whose fields, in order, *are* its parameter vector (``Params.from_vector`` /
@@ -16,6 +17,8 @@ Frames (all parts face -Y like the canonical object frame):
 - drawer: origin at the back face of the drawer front, bottom centre; the box extends into +Y.
 - knob, button, lever, bar handle: origin on the mounting surface, the part sticks out along -Y.
 - lathe: origin on the axis at the bottom, axis +Z.
+- tube: origin on the axis at the bottom, axis +Z; ring: centred, in the XZ plane; blade: root
+  at the origin, along +X, flat in XY.
 """
 
 from spark_blender.synth.parts.controls import (
@@ -61,12 +64,21 @@ from spark_blender.synth.parts.revolved import (
     lathe,
     lathe_profile,
 )
+from spark_blender.synth.parts.small import (
+    BladeParams,
+    RingParams,
+    TubeParams,
+    blade,
+    ring,
+    tube,
+)
 
 __all__ = [
-    "ArcHandleParams", "BarHandleParams", "BUILDERS", "ButtonParams", "CarcassParams", "Cell",
-    "DoorParams", "DrawerParams", "ExtrusionParams", "KnobParams", "LatheParams", "LeverParams",
-    "LidParams", "Params", "PartCall", "Piece", "SlabParams", "arc_handle", "bar_handle", "box",
-    "box_between", "build_part", "button", "carcass", "cylinder", "drawer", "extrusion",
-    "knob_pieces", "lathe", "lathe_profile", "lever", "lid", "panel_door", "recorded",
-    "segment_cylinder", "slab",
+    "ArcHandleParams", "BarHandleParams", "BladeParams", "BUILDERS", "ButtonParams",
+    "CarcassParams", "Cell", "DoorParams", "DrawerParams", "ExtrusionParams", "KnobParams",
+    "LatheParams", "LeverParams", "LidParams", "Params", "PartCall", "Piece", "RingParams",
+    "SlabParams", "TubeParams", "arc_handle", "bar_handle", "blade", "box", "box_between",
+    "build_part", "button", "carcass", "cylinder", "drawer", "extrusion", "knob_pieces", "lathe",
+    "lathe_profile", "lever", "lid", "panel_door", "recorded", "ring", "segment_cylinder", "slab",
+    "tube",
 ]  # fmt: skip

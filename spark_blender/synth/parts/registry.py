@@ -31,6 +31,7 @@ from spark_blender.synth.parts.primitives import (
     slab,
 )
 from spark_blender.synth.parts.revolved import ExtrusionParams, LatheParams, extrusion, lathe
+from spark_blender.synth.parts.small import BladeParams, RingParams, TubeParams, blade, ring, tube
 
 BUILDERS: dict[str, type[Params]] = {
     "slab": SlabParams,
@@ -45,6 +46,9 @@ BUILDERS: dict[str, type[Params]] = {
     "lever": LeverParams,
     "lathe": LatheParams,
     "extrusion": ExtrusionParams,
+    "tube": TubeParams,
+    "ring": RingParams,
+    "blade": BladeParams,
 }
 
 
@@ -65,6 +69,9 @@ _FUNCTIONS = {
     "lever": lever,
     "lathe": lathe,
     "extrusion": extrusion,
+    "tube": tube,
+    "ring": ring,
+    "blade": blade,
 }
 
 
