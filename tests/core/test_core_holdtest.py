@@ -81,6 +81,15 @@ def test_a_lid_with_far_too_much_friction_does_not_yield(tmp_path):
     assert not [f for f in report.findings if f.check == "hold"]  # it does hold, though
 
 
+def written_without_contacts(tmp_path: Path):
+    """The lidded box as written and read back, and its MuJoCo model with contacts off (as the
+    hold and push tests run it)."""
+    urdf = write_urdf(lidded_box(), tmp_path / "out")
+    model = mujoco_model(urdf)
+    model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_CONTACT
+    return read_urdf(urdf), model
+
+
 def _state_at_hold(model, obj, name: str):
     data = mujoco.MjData(model)
     joint = obj.joint(name)
@@ -91,11 +100,7 @@ def _state_at_hold(model, obj, name: str):
 
 
 def test_the_part_model_moves_exactly_as_the_full_model_with_the_rest_locked(tmp_path):
-    obj = lidded_box()
-    urdf = write_urdf(obj, tmp_path / "out")
-    obj = read_urdf(urdf)
-    model = mujoco_model(urdf)
-    model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_CONTACT
+    obj, model = written_without_contacts(tmp_path)
     data, jid = _state_at_hold(model, obj, "lid_hinge")
     part = holdtest._part_model(mujoco, model, data, jid, model.jnt_dofadr[jid])
     # The full model with the drawer locked at 0: the lid is its only free joint.
@@ -118,11 +123,7 @@ def test_the_part_model_moves_exactly_as_the_full_model_with_the_rest_locked(tmp
 
 
 def test_what_the_screen_holds_does_not_move_in_a_full_simulation(tmp_path):
-    obj = lidded_box()
-    urdf = write_urdf(obj, tmp_path / "out")
-    obj = read_urdf(urdf)
-    model = mujoco_model(urdf)
-    model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_CONTACT
+    obj, model = written_without_contacts(tmp_path)
     ids = {
         j.name: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j.name)
         for j in obj.movable_joints
