@@ -139,7 +139,9 @@ def losses(out: dict, batch, config) -> dict:
         rows = torch.as_tensor(rows, device=device)
         cols = torch.as_tensor(cols, device=device)
         exists_target[b, rows] = 1.0
-        slot_of = torch.empty(n, dtype=torch.long, device=device)
+        # More visible parts than slots (a keyboard's keys): the unmatched ones get no slot, and
+        # a matched part whose parent got none learns the base as its parent.
+        slot_of = torch.full((n,), -1, dtype=torch.long, device=device)
         slot_of[cols] = rows
         gt = {k: v[cols] for k, v in gt.items()}
         parts_terms["label"].append(
@@ -168,7 +170,8 @@ def losses(out: dict, batch, config) -> dict:
             F.binary_cross_entropy_with_logits(logits, gt["mask"], reduction="none").mean((1, 2))
             + _dice(torch.sigmoid(logits), gt["mask"])
         )
-        parent_key = torch.where(gt["parent"] > 0, slot_of[(gt["parent"] - 1).clamp(min=0)] + 1, 0)
+        parent_slot = slot_of[(gt["parent"] - 1).clamp(min=0)]
+        parent_key = torch.where((gt["parent"] > 0) & (parent_slot >= 0), parent_slot + 1, 0)
         parts_terms["parent"].append(
             F.cross_entropy(out["parent"][b, rows], parent_key, reduction="none"))  # fmt: skip
     weights = torch.where(exists_target > 0, 1.0, 0.3)

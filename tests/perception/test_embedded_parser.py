@@ -207,3 +207,15 @@ def test_the_classifier_names_the_data_engines_categories_in_its_order():
 
     assert T.CATEGORIES == ENGINE  # what the parser learns is what the data engine makes
     assert set(T.CATEGORIES) == set(PARTNET)  # ... and that is all of PartNet-Mobility
+
+
+def test_objects_with_more_parts_than_slots_train(tmp_path):
+    """A keyboard shows ~20 moving keys, more than the model's 12 slots: the unmatched parts get
+    no slot, and training goes on (it used to index the loss with uninitialised memory)."""
+    config = SynthConfig(categories=("Keyboard",), n=2, seed=14, size=96, shard_size=2)
+    write_dataset(config, tmp_path / "data")
+    counts = [len(SynthDataset(tmp_path / "data")[i]["meta"]["joints"]) for i in range(2)]
+    assert max(counts) > 12
+    assert _train(tmp_path, 2) == 0
+    rows = (tmp_path / "work" / "losses.jsonl").read_text().splitlines()
+    assert all(math.isfinite(json.loads(line)["total"]) for line in rows)
