@@ -252,31 +252,7 @@ def cart(seed: int, rng: np.random.Generator) -> Assembly:
             parts.append(("fold", y_h, z_h, handle_h, tube))
         else:
             z_h = z_top + (h2 + deck_t if shelf else 0.0)
-            for sx in (-1, 1):
-                base.append(
-                    Piece(
-                        segment_cylinder(
-                            (sx * handle_x, y_h, z_h),
-                            (sx * handle_x, y_h, z_top + handle_h),
-                            tube,
-                            12,
-                        ),
-                        "upright",
-                        "metal",
-                    )
-                )
-            base.append(
-                Piece(
-                    segment_cylinder(
-                        (-handle_x - tube, y_h, z_top + handle_h),
-                        (handle_x + tube, y_h, z_top + handle_h),
-                        tube * 1.2,
-                        12,
-                    ),
-                    "grip",
-                    "handle",
-                )
-            )
+            base += _push_handle(handle_x, y_h, z_h, z_top + handle_h, tube)
     else:  # shopping cart: a basket on posts above the chassis, a back gate and a handle
         t = 0.008
         z0 = z_top + _u(rng, 0.3, 0.45)
@@ -368,28 +344,7 @@ def cart(seed: int, rng: np.random.Generator) -> Assembly:
     for part in parts:
         if part[0] == "fold":
             _, y_h, z_h, handle_h, tube = part
-            pieces = [
-                Piece(
-                    segment_cylinder(
-                        (sx * handle_x, y_h, z_h), (sx * handle_x, y_h, z_h + handle_h), tube, 12
-                    ),
-                    "upright",
-                    "metal",
-                )
-                for sx in (-1, 1)
-            ]
-            pieces.append(
-                Piece(
-                    segment_cylinder(
-                        (-handle_x - tube, y_h, z_h + handle_h),
-                        (handle_x + tube, y_h, z_h + handle_h),
-                        tube * 1.2,
-                        12,
-                    ),
-                    "grip",
-                    "handle",
-                )
-            )
+            pieces = _push_handle(handle_x, y_h, z_h, z_h + handle_h, tube)
             chain.add(
                 "handle_0",
                 "handle",
@@ -423,6 +378,17 @@ def cart(seed: int, rng: np.random.Generator) -> Assembly:
                 (0.0, _u(rng, 1.1, 1.45)),
             )
     return asm
+
+
+def _push_handle(x: float, y: float, z0: float, z1: float, tube: float) -> list[Piece]:
+    """A cart push handle: two tube uprights at +-x from z0 to z1 and a thicker grip at z1."""
+    pieces = [
+        Piece(segment_cylinder((sx * x, y, z0), (sx * x, y, z1), tube, 12), "upright", "metal")
+        for sx in (-1, 1)
+    ]
+    grip = segment_cylinder((-x - tube, y, z1), (x + tube, y, z1), tube * 1.2, 12)
+    pieces.append(Piece(grip, "grip", "handle"))
+    return pieces
 
 
 def _hand_truck(asm: Assembly, rng: np.random.Generator) -> Assembly:
@@ -1160,30 +1126,13 @@ def display(seed: int, rng: np.random.Generator) -> Assembly:
                 "trim",
             )
         ]
-        if rng.random() < 0.5:
-            chain.add(
-                "stand_0",
-                "stand",
-                disc,
-                "base",
-                "continuous",
-                (0, y_post, ft + CL),
-                (0, 0, 1),
-                jlabel="swivel",
-            )
+        if rng.random() < 0.5:  # free turntable, or one with end stops
+            turn, limits = "continuous", (0.0, 0.0)
         else:
             lim = _u(rng, 0.5, 1.2)
-            chain.add(
-                "stand_0",
-                "stand",
-                disc,
-                "base",
-                "revolute",
-                (0, y_post, ft + CL),
-                (0, 0, 1),
-                (-lim, lim),
-                "swivel",
-            )
+            turn, limits = "revolute", (-lim, lim)
+        pivot = (0, y_post, ft + CL)
+        chain.add("stand_0", "stand", disc, "base", turn, pivot, (0, 0, 1), limits, "swivel")
         post_parent, z_post0 = "stand_0", ft + CL + 0.008
     pivot_y = y_post - post_d / 2 - CL
     if height:
@@ -1622,6 +1571,13 @@ _COMPACT_ROWS = (  # a 40-50% board: no number row
 )
 
 
+def _key_cap(x: float, y: float, w: float, d: float, z0: float, z1: float, name: str) -> Piece:
+    """A key cap box w wide and d deep centred on (x, y), from z0 up to z1."""
+    return Piece(
+        box_between((x - w / 2, y - d / 2, z0), (x + w / 2, y + d / 2, z1)), name, "button"
+    )
+
+
 def keyboard(seed: int, rng: np.random.Generator) -> Assembly:
     """A computer keyboard: a case, keys pressing down (prismatic -Z, 2-4 mm), on some two tilt
     feet under the back edge that flip down (revolute about X). Layouts: compact (40-50%, four
@@ -1681,16 +1637,7 @@ def keyboard(seed: int, rng: np.random.Generator) -> Assembly:
                 for cc in range(4):
                     fixed.append((xp + (cc + 0.5) * u, y_front + (rr + 0.5) * u, u - gap))
     for i, (x, y, w) in enumerate(fixed):
-        base.append(
-            Piece(
-                box_between(
-                    (x - w / 2, y - (u - gap) / 2, z_top),
-                    (x + w / 2, y + (u - gap) / 2, z_key + kh),
-                ),
-                f"cap_{i}",
-                "button",
-            )
-        )
+        base.append(_key_cap(x, y, w, u - gap, z_top, z_key + kh, f"cap_{i}"))
     if feet:  # front pads under the case
         for sx in (-1, 1):
             x = sx * (width / 2 - 0.03)
@@ -1705,16 +1652,7 @@ def keyboard(seed: int, rng: np.random.Generator) -> Assembly:
             )
     chain = _Chain(asm, base)
     for i, (x, y, w) in enumerate(chain_keys):
-        cap = [
-            Piece(
-                box_between(
-                    (x - w / 2, y - (u - gap) / 2, z_key),
-                    (x + w / 2, y + (u - gap) / 2, z_key + kh),
-                ),
-                f"key_{i}",
-                "button",
-            )
-        ]
+        cap = [_key_cap(x, y, w, u - gap, z_key, z_key + kh, f"key_{i}")]
         chain.add(
             f"key_{i}", "key", cap, "base", "prismatic", (x, y, z_key), (0, 0, -1), (0.0, travel)
         )
