@@ -658,7 +658,9 @@ def _run_folder(folder: Path, out: Path, opts, as_json: bool, user_error) -> int
     if not photos:
         raise user_error(f"folder '{folder}' has no images ({', '.join(IMAGE_SUFFIXES)})")
     try:  # the folder that takes one output folder a photo: the same rule as any output
-        check_output_target(out, overwrite=True)
+        check_output_target(out)
+    except FileExistsError:
+        pass  # a folder of earlier results takes more; each photo's own folder is checked
     except OutputFolderError as exc:
         raise user_error(str(exc)) from None
     failed, summaries = [], []

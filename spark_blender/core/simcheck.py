@@ -309,6 +309,7 @@ def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
     swept = _SweptPoses(obj)
     bodies = np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, n) for n in swept.names])
     known = bodies >= 0
+    found = bodies[known]  # the links MuJoCo has, in `swept.names` order
     root = int(np.flatnonzero(np.array(swept.names)[known] == obj.root.name)[0])
     rest_qpos = np.zeros(model.nq)
     adr = {name: model.jnt_qposadr[jid] for name, jid in joint_ids.items()}
@@ -317,7 +318,7 @@ def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
     fk_error = 0.0
     deepest: dict[tuple[str, str], dict] = {}
     tree = ({j.child: j.parent for j in obj.joints}, set(obj.moving_links()))
-    engine = np.tile(np.eye(4), (int(known.sum()), 1, 1))
+    engine = np.tile(np.eye(4), (len(found), 1, 1))
     for done, (joint_name, value) in enumerate(sweeps):
         if progress is not None:
             progress("MuJoCo sweep", done, len(sweeps))
@@ -330,8 +331,8 @@ def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
         if not (np.all(np.isfinite(data.xpos)) and np.all(np.isfinite(data.xmat))):
             report.error("sweep", f"MuJoCo gives NaN at {joint_name}={value:.4g}")
             continue
-        engine[:, :3, :3] = data.xmat[bodies[known]].reshape(-1, 3, 3)
-        engine[:, :3, 3] = data.xpos[bodies[known]]
+        engine[:, :3, :3] = data.xmat[found].reshape(-1, 3, 3)
+        engine[:, :3, 3] = data.xpos[found]
         expected = swept(joint_name, value)[known]
         fk_error = max(fk_error, _relative_error(engine, expected, root))
         _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, deepest)
