@@ -5,8 +5,10 @@ a valid inertia; it loads in MuJoCo (URDF import with the compiler options it ne
 PyBullet (inertia from file); every movable joint sweeps through its range (11 values, others at
 rest) with no NaN, both limits reachable and both engines agreeing with the core FK; no
 penetration deeper than 2 mm between a moving link and any link other than its parent (on the
-collision geometry, through MuJoCo's contacts); absurd values (limits beyond 1e6, masses beyond
-1e6 kg or below 1e-9 kg) are errors; and the hold-still test: each movable joint alone at
+collision geometry, through MuJoCo's contacts), except where a joint's sweep runs into a part
+another joint moves and runs clear with that joint at its far limit (a dish rack slides out once
+the door is open): a coupling, reported, not an error; absurd values (limits beyond 1e6, masses
+beyond 1e6 kg or below 1e-9 kg) are errors; and the hold-still test: each movable joint alone at
 mid-range under 5 s of gravity drifts less than 0.05 rad (0.02 m for sliders) and stays in its
 limits, in MuJoCo and in PyBullet, while a push of 10% of its part's weight at its far edge still
 moves it (``core.dynamics`` sizes the joint friction and damping the writers give for this).
@@ -28,7 +30,7 @@ from lxml import etree
 
 from spark_blender.core.dynamics import rest_value
 from spark_blender.core.holdtest import hold_mujoco, hold_pybullet, report_hold
-from spark_blender.core.kinematics import joint_motion, link_poses
+from spark_blender.core.kinematics import joint_motion, link_poses, moved_value
 from spark_blender.core.model import ArticulatedObject
 from spark_blender.core.transforms import invert
 from spark_blender.core.urdf_read import URDFError, read_urdf, resolve_mesh_paths
@@ -78,6 +80,7 @@ class CheckReport:
     findings: list[Finding] = field(default_factory=list)
     summary: dict[str, str] = field(default_factory=dict)  # check -> one-line result
     penetrations: list[dict] = field(default_factory=list)
+    couplings: list[dict] = field(default_factory=list)  # joints that move clear only together
     seconds: float = 0.0
 
     @property
@@ -97,6 +100,7 @@ class CheckReport:
             "summary": self.summary,
             "findings": [asdict(f) for f in self.findings],
             "penetrations": self.penetrations,
+            "couplings": self.couplings,
             "seconds": round(self.seconds, 3),
         }
 
@@ -316,18 +320,13 @@ def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
     for name, q in swept.rest.items():
         rest_qpos[adr[name]] = q
     fk_error = 0.0
-    deepest: dict[tuple[str, str], dict] = {}
+    by_joint: dict[str, dict[tuple[str, str], dict]] = {}  # swept joint -> its deepest pairs
     tree = ({j.child: j.parent for j in obj.joints}, set(obj.moving_links()))
     engine = np.tile(np.eye(4), (len(found), 1, 1))
     for done, (joint_name, value) in enumerate(sweeps):
         if progress is not None:
             progress("MuJoCo sweep", done, len(sweeps))
-        data.qpos[:] = rest_qpos
-        if joint_name != "rest":
-            data.qpos[adr[joint_name]] = value
-        # Poses and contacts are all the sweep needs: no mass matrix, no constraint solve.
-        mujoco.mj_kinematics(model, data)
-        mujoco.mj_collision(model, data)
+        _pose_mujoco(mujoco, model, data, rest_qpos, {adr.get(joint_name): value})
         if not (np.all(np.isfinite(data.xpos)) and np.all(np.isfinite(data.xmat))):
             report.error("sweep", f"MuJoCo gives NaN at {joint_name}={value:.4g}")
             continue
@@ -335,9 +334,20 @@ def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
         engine[:, :3, 3] = data.xpos[found]
         expected = swept(joint_name, value)[known]
         fk_error = max(fk_error, _relative_error(engine, expected, root))
-        _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, deepest)
+        found_here = by_joint.setdefault(joint_name, {})
+        _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, found_here)
     if fk_error > FK_TOLERANCE:
         report.error("sweep", f"MuJoCo link poses differ from the core FK by {fk_error:.3g}")
+    for joint_name in [name for name, pairs in by_joint.items() if pairs and name != "rest"]:
+        coupling = _coupling_mujoco(mujoco, model, data, obj, joint_name, by_joint, sweeps,
+                                    (rest_qpos, adr, tree, options))  # fmt: skip
+        if coupling is not None:
+            report.couplings.append(coupling)
+    deepest: dict[tuple[str, str], dict] = {}
+    for pairs in by_joint.values():
+        for pair, item in pairs.items():
+            if pair not in deepest or item["depth"] > deepest[pair]["depth"]:
+                deepest[pair] = item
     for pair, item in sorted(deepest.items()):
         report.penetrations.append(item)
         report.error(
@@ -354,6 +364,8 @@ def _check_mujoco(path, obj, sweeps, options, report, progress=None) -> None:
         f"loaded ({time.perf_counter() - started:.2f} s); {len(sweeps)} poses swept; "
         f"FK error {fk_error:.1e}; {len(deepest)} penetrating pairs"
     )
+    for c in report.couplings:
+        summary += f"; '{c['joint']}' moves clear only with '{c['needs']}' at {c['value']:.4g}"
     if stable and options.hold and obj.movable_joints:
         try:
             results = hold_mujoco(mujoco, model, obj, joint_ids, progress)
@@ -400,6 +412,58 @@ def _mujoco_joint_map(mujoco, model, obj) -> tuple[dict[str, int], list[str]]:
                     f"URDF's [{joint.lower:g}, {joint.upper:g}]"
                 )
     return ids, problems
+
+
+def _pose_mujoco(mujoco, model, data, rest_qpos, values: dict) -> None:
+    """Poses and contacts at the rest pose with `values` (qpos address -> value) changed: all
+    a sweep needs (no mass matrix, no constraint solve)."""
+    data.qpos[:] = rest_qpos
+    for address, value in values.items():
+        if address is not None:
+            data.qpos[address] = value
+    mujoco.mj_kinematics(model, data)
+    mujoco.mj_collision(model, data)
+
+
+def _coupling_mujoco(mujoco, model, data, obj, joint_name, by_joint, sweeps, context):
+    """A joint whose sweep runs into a part another joint moves (a dish rack into the closed
+    door in front of it): sweep it again with that joint at its far limit. When that sweep is
+    clear, the pairs were a coupling (the rack slides out once the door is open), not a
+    fault: they leave `by_joint` and the coupling is returned; otherwise None."""
+    rest_qpos, adr, tree, options = context
+    swept = set(obj.subtree(obj.joint(joint_name).child))
+    values = [v for name, v in sweeps if name == joint_name]
+    for other in _blocking_joints(obj, joint_name, by_joint[joint_name], swept):
+        far = moved_value(other.type, *other.limits, 1.0)
+        clear: dict[tuple[str, str], dict] = {}
+        for value in values:
+            _pose_mujoco(mujoco, model, data, rest_qpos,
+                         {adr[joint_name]: value, adr[other.name]: far})  # fmt: skip
+            _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, clear)
+        if not clear:
+            pairs = sorted(by_joint[joint_name])
+            by_joint[joint_name] = {}
+            return {"joint": joint_name, "needs": other.name, "value": far,
+                    "pairs": [list(p) for p in pairs]}  # fmt: skip
+    return None
+
+
+def _blocking_joints(obj, joint_name, pairs, swept) -> list:
+    """The movable joints that carry the other link of a penetrating pair and are not above
+    `joint_name` (opening them could clear the way), nearest the other link first."""
+    above = set()
+    link = obj.joint(joint_name).parent
+    while (parent := obj.parent_joint(link)) is not None:
+        above.add(parent.name)
+        link = parent.parent
+    found = []
+    for pair in sorted(pairs):
+        link = pair[0] if pair[1] in swept else pair[1]
+        while (parent := obj.parent_joint(link)) is not None:
+            if parent.movable and parent.name not in above | {j.name for j in found}:
+                found.append(parent)
+            link = parent.parent
+    return found
 
 
 def _collect_penetrations(mujoco, model, data, tree, joint_name, value, options, deepest) -> None:

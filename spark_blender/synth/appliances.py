@@ -279,30 +279,33 @@ def dishwasher(seed: int, rng: np.random.Generator) -> Assembly:
         plinth=plinth,
     )
     cell, top = cells[0]
-    # Racks: open wire-tray stand-ins fixed inside the tub (they slide out only once the door is
-    # open, which a single-joint sweep cannot express, so they are part of the body here).
+    # Racks: open wire-tray stand-ins in the tub. On 40% of machines they slide out (a lower
+    # and an upper basket on rails), which only works once the door is open: each sliding rack
+    # is coupled to the door (`Assembly.couple`), as the check finds by itself.
     rw, rd, s = cell.width - 0.02, cell.depth - 0.06, 0.008
     y0 = cell.y_front + 0.04
+    sliding = rng.random() < 0.4
+    racks = []
     for level, frac in enumerate((0.15, 0.55)):
         z = cell.z0 + frac * cell.height
-        asm.extend(
-            "base",
-            [
-                Piece(
-                    box_between((-rw / 2, y0, z), (rw / 2, y0 + rd, z + s)),
-                    f"rack{level}_floor",
-                    "metal",
-                ),
-                Piece(
-                    box_between((-rw / 2, y0, z + s), (rw / 2, y0 + s, z + 0.07)),
-                    f"rack{level}_front",
-                    "metal",
-                ),
-            ],
-        )
+        pieces = [
+            Piece(box_between((-rw / 2, 0, 0), (rw / 2, rd, s)), f"rack{level}_floor", "metal"),
+            Piece(box_between((-rw / 2, 0, s), (rw / 2, s, 0.07)), f"rack{level}_front", "metal"),
+        ]
+        if not sliding:
+            for piece in pieces:
+                piece.mesh.apply_translation((0, y0, z))
+            asm.extend("base", pieces)
+            continue
+        name = asm.add_link(f"rack_{level}", "drawer", pieces)
+        travel = rd * float(rng.uniform(0.55, 0.8))
+        asm.add_joint("prismatic", "base", name, (0, y0, z), (0, -1, 0), (0.0, travel), "drawer")
+        racks.append(name)
     # A bar handle, or a handleless front (a grip recess under the control strip).
     handle = 1.0 if rng.random() < 0.6 else 0.0
-    fill_cell(asm, "base", cell, outer, "flap_down", rng, 0.02, math.pi / 2, handle=handle)
+    (door,) = fill_cell(asm, "base", cell, outer, "flap_down", rng, 0.02, math.pi / 2, handle)
+    for rack in racks:
+        asm.couple(rack, door, math.pi / 2)
     asm.extend(
         "base",
         [

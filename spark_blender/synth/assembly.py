@@ -11,6 +11,9 @@ per link, the part builders it used (builder name, ``Params``, the placement fra
 pieces in the link frame) and, for carcasses, the grid of openings. Pieces made without a builder
 are recorded as ``box`` primitives (axis-aligned boxes: size and centre) or ``mesh`` (bounds
 only). The records are additions: the geometry is the same with or without them.
+
+Couplings: ``build`` writes ``obj.couplings`` (joint name -> (joint name, value)): joints that
+move only while another stands at a value (`Assembly.couple`); `synth.dataset` poses them so.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class Assembly:
         self.finishes = finishes
         self.links: dict[str, tuple[str, list[Piece]]] = {}
         self.joints: list[PendingJoint] = []
+        self.couplings: dict[str, tuple[str, float]] = {}  # child link -> (link, value) it needs
 
     def add_link(self, name: str, label: str, pieces: list[Piece]) -> str:
         if name in self.links:
@@ -117,6 +121,11 @@ class Assembly:
             )
         )
 
+    def couple(self, link: str, needs: str, value: float) -> None:
+        """`link` moves only while the joint of `needs` is at `value` (a dish rack slides out once
+        the door is open); `build` writes it to ``obj.couplings`` by joint name."""
+        self.couplings[link] = (needs, float(value))
+
     def count(self, label: str) -> int:
         return sum(1 for lab, _ in self.links.values() if lab == label)
 
@@ -145,6 +154,11 @@ class Assembly:
         obj.assert_valid()
         obj.part_programs = {
             link.name: _program(self.links[link.name][1], link) for link in obj.links
+        }
+        joint_of = {j.child: j.name for j in obj.joints}
+        obj.couplings = {
+            joint_of[link]: (joint_of[needs], value)
+            for link, (needs, value) in self.couplings.items()
         }
         return obj
 

@@ -10,9 +10,11 @@ Layout of a dataset folder (written to a temporary sibling, renamed into place w
 
 P poses per sample: ``rest`` (all joints 0), ``moved`` (``core.kinematics.moved_configuration``:
 every revolute/prismatic joint 75% of the way to its far limit, continuous joints at 0, as in the
-evaluation cases), ``observed`` when ``observed_pose`` is set, and ``random_k``. Every sample's
-meta also carries ``observed_configuration`` (from ``observed_configuration``: the pose a photo
-of the object would show, ARCHITECTURE.md "Observed configuration"; joints left out are 0).
+evaluation cases), ``observed`` when ``observed_pose`` is set, and ``random_k``; each with the
+joints a moved joint needs set as it needs them (`coupled`: a dish rack out, its door open).
+Every sample's meta also carries ``observed_configuration`` (from ``observed_configuration``:
+the pose a photo of the object would show, ARCHITECTURE.md "Observed configuration"; joints
+left out are 0).
 Sample i of category c draws its object seed and its view from ``SeedSequence([seed, crc32(c),
 i])``, so any sample can be rebuilt alone and the whole folder is byte-identical for the same
 config. ``SynthDataset`` reads it for training.
@@ -110,12 +112,23 @@ OBSERVED_OPEN_CHANCE = 0.25  # chance that one such joint is partly open
 SCREEN_OPEN_DEG = (60.0, 130.0)
 
 
+def coupled(obj: ArticulatedObject, configuration: dict[str, float]) -> dict[str, float]:
+    """`configuration` with every joint a moved joint needs (``obj.couplings``, written by
+    `Assembly.couple`) at the value it needs: a dish rack out means the door is open."""
+    out = dict(configuration)
+    for name, (needs, value) in getattr(obj, "couplings", {}).items():
+        if abs(out.get(name, 0.0)) > 1e-9:
+            out[needs] = value
+    return out
+
+
 def observed_configuration(obj: ArticulatedObject, seed: int) -> dict[str, float]:
     """The joint values a photo of `obj` (made from `seed`) would show; joints left out are 0.
 
     Laptop screens open 60-130 degrees (clipped to the limit); with a 25% chance one door,
     drawer, lid, window or seat is 20-90% of the way open; all else closed. At most
-    one joint besides a screen moves, so the pose is one the sim check's one-joint sweep covers.
+    one joint besides a screen moves (with what it needs open: `coupled`), so the pose is one
+    the sim check's sweeps cover.
     Drawn from its own stream of (seed, category): the object itself does not change.
     """
     rng = np.random.default_rng([int(seed), zlib.crc32(obj.category.encode()), 0x0B5E])
@@ -130,7 +143,7 @@ def observed_configuration(obj: ArticulatedObject, seed: int) -> dict[str, float
     if openings and rng.random() < OBSERVED_OPEN_CHANCE:
         joint = openings[int(rng.integers(len(openings)))]
         configuration[joint.name] = float(rng.uniform(0.2, 0.9) * joint.upper)
-    return configuration
+    return coupled(obj, configuration)
 
 
 def object_record(obj: ArticulatedObject) -> dict:
@@ -175,6 +188,9 @@ def object_record(obj: ArticulatedObject) -> dict:
         "extent": np.round(hi - lo, 6).tolist(),
         "links": links,
         "joints": joints,
+        "couplings": {  # joint -> [the joint it needs, the value it needs] (`coupled`)
+            name: [needs, value] for name, (needs, value) in getattr(obj, "couplings", {}).items()
+        },
         "programs": {  # per link, the part builders it used (synth.Assembly's part programs)
             name: [record.to_json() for record in records]
             for name, records in getattr(obj, "part_programs", {}).items()
@@ -187,12 +203,12 @@ def make_sample(config: SynthConfig, category: str, index: int) -> tuple[Sample,
     rng = sample_rng(config, category, index)
     object_seed = int(rng.integers(2**31))
     obj = generate(category, object_seed)
-    configurations = {"rest": {}, "moved": moved_configuration(obj)}
+    configurations = {"rest": {}, "moved": coupled(obj, moved_configuration(obj))}
     observed = observed_configuration(obj, object_seed)
     if config.observed_pose:
         configurations["observed"] = observed
     for k in range(config.random_poses):
-        configurations[f"random_{k}"] = random_configuration(obj, rng)
+        configurations[f"random_{k}"] = coupled(obj, random_configuration(obj, rng))
     geometry = scene_geometry(obj)
     bounds = _bounds(geometry, obj, configurations.values())
     view = sample_view(rng, ViewRanges())

@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 from spark_blender.core.kinematics import moved_configuration, posed_mesh
 from spark_blender.synth import CATEGORIES, generate
 from spark_blender.synth.camera import Background, Lighting, orbit_camera
-from spark_blender.synth.dataset import observed_configuration
+from spark_blender.synth.dataset import coupled, observed_configuration
 from spark_blender.synth.render_fast import render, scene_geometry
 
 SHEET_SEED = 1
@@ -32,7 +32,7 @@ PER_ROW = 4  # categories per row; each shows rest and moved
 
 def _views(category: str, size: int):
     obj = generate(category, SHEET_SEED)
-    moved = moved_configuration(obj)
+    moved = coupled(obj, moved_configuration(obj))
     bounds = np.concatenate([posed_mesh(obj).bounds, posed_mesh(obj, moved).bounds])
     bounds = np.stack([bounds.min(0), bounds.max(0)])
     camera = orbit_camera(bounds, 30.0, 22.0, 40.0, size, size, 1.02)

@@ -49,6 +49,53 @@ def test_planted_penetration_is_caught(example_cabinet, tmp_path):
     assert report.penetrations[0]["joint"] == "door_hinge"
 
 
+def _add_tray(cabinet, stop: bool = False) -> None:
+    """A sliding tray behind the example's door (it can only come out once the door is open);
+    with `stop`, a fixed block inside the opening that it hits whatever the door does."""
+    w, d, t = 0.3, 0.225, 0.018
+    z = 0.35 * 0.8 + t + 0.05
+    tray = box("tray_plate", (-w + t + 0.01, 0.0, 0.0), (w - t - 0.01, 0.3, 0.01), METAL)
+    cabinet.links.append(Link("tray", visuals=[tray], label="drawer"))
+    cabinet.joints.append(
+        Joint(
+            "tray_slide",
+            "prismatic",
+            "base",
+            "tray",
+            origin=translation((0.0, -d + 0.03, z)),
+            axis=np.array([0.0, -1.0, 0.0]),
+            upper=0.25,
+            label="drawer",
+        )  # fmt: skip
+    )
+    if stop:
+        block = box("stop", (-0.05, -d + 0.005, z - 0.02), (0.05, -d + 0.02, z + 0.03), METAL)
+        cabinet.links.append(Link("stop", visuals=[block], label="stop"))
+        cabinet.joints.append(Joint("stop_fixed", "fixed", "base", "stop"))
+
+
+def test_a_part_that_moves_once_another_is_open_is_a_coupling(example_cabinet, tmp_path):
+    # The tray runs into the closed door, and runs clear with the door open: a coupling.
+    _add_tray(example_cabinet)
+    report = check_urdf(write_urdf(example_cabinet, tmp_path / "out"))
+    assert report.passed, report.to_text()
+    assert [(c["joint"], c["needs"]) for c in report.couplings] == [("tray_slide", "door_hinge")]
+    assert report.couplings[0]["value"] == pytest.approx(np.deg2rad(110))
+    assert ["door", "tray"] in report.couplings[0]["pairs"]
+    assert "'tray_slide' moves clear only with 'door_hinge'" in report.summary["mujoco"]
+
+
+def test_a_blocked_part_is_no_coupling(example_cabinet, tmp_path):
+    # A block in its way stops the tray with the door open too: a penetration, no coupling.
+    _add_tray(example_cabinet, stop=True)
+    report = check_urdf(write_urdf(example_cabinet, tmp_path / "out"))
+    assert not report.passed
+    messages = [f.message for f in report.findings if f.check == "penetration"]
+    assert any("'stop' and 'tray'" in m for m in messages), messages
+    assert any("'door' and 'tray'" in m for m in messages), messages
+    assert report.couplings == []
+
+
 def test_contact_with_the_parent_is_allowed(example_cabinet, tmp_path):
     # The drawer slides inside its parent carcass: that contact is not a finding.
     example_cabinet.joint("drawer_slide").origin = translation((0.0, -0.2, 0.021))
