@@ -217,11 +217,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--no-composites", action="store_true", help="skip the mask IoU runs")
+    p.add_argument(
+        "--no-mirror", action="store_true", help="one view only (no mirrored-crop average)"
+    )
     args = p.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    parser = EmbeddedParser(EmbeddedOptions(model_path=str(args.model) if args.model else None))
+    options = EmbeddedOptions(model_path=str(args.model) if args.model else None)
+    options.mirror = not args.no_mirror
+    parser = EmbeddedParser(options)
     parser.load()
     sets: dict[str, Tally] = {}
     ious: list[tuple[str, str, float]] = []

@@ -106,6 +106,30 @@ def test_real_alpha_is_the_mask(tiny):
     assert mask.sum() == 40 * 40 and mask[20:60, 30:70].all()
 
 
+def test_a_mirrored_photo_gets_the_same_category_and_the_opposite_azimuth():
+    # The mirrored-crop average makes the view-independent heads mirror-invariant.
+    from spark_blender.perception.embedded.parser import DEFAULT_MODEL
+
+    if not (DEFAULT_MODEL / "config.json").is_file():
+        pytest.skip("needs the shipped parser weights in models/parser")
+    rgba = np.zeros((96, 128, 4), np.uint8)
+    rgba[20:80, 34:94] = (170, 130, 90, 255)
+    rgba[30:70, 40:60] = (60, 60, 200, 255)  # an off-centre panel: the photo is not symmetric
+    parser = EmbeddedParser()
+    one = parser.parse(Image.fromarray(rgba, "RGBA"))
+    other = parser.parse(Image.fromarray(rgba[:, ::-1].copy(), "RGBA"))
+    assert [c for c, _ in one.category_probs] == [c for c, _ in other.category_probs]
+    for (_, a), (_, b) in zip(one.category_probs, other.category_probs, strict=True):
+        assert a == pytest.approx(b, abs=1e-5)
+    assert one.coarse.camera.azimuth_deg == pytest.approx(
+        -other.coarse.camera.azimuth_deg, abs=1e-4
+    )
+    assert one.coarse.size_m == pytest.approx(other.coarse.size_m, rel=1e-5)
+    parser.options.mirror = False  # one view: the two photos are two different inputs
+    single = parser.parse(Image.fromarray(rgba, "RGBA"))
+    assert single.category_probs != one.category_probs
+
+
 @pytest.mark.parametrize(
     "make, message",
     [

@@ -42,6 +42,7 @@ class EmbeddedOptions:
     device: str = "cpu"
     threads: int = 0  # torch CPU threads (0: leave torch's setting)
     reference_images: str = "crop"  # "crop" (part cut-outs) or "none"
+    mirror: bool = True  # also run the mirrored crop and average the view-independent heads
 
     def __post_init__(self) -> None:
         if self.reference_images not in ("crop", "none"):
@@ -125,16 +126,24 @@ class EmbeddedParser:
         return self._model
 
     # --- the two passes -----------------------------------------------------------------------
-    def _run(self, square: np.ndarray) -> dict[str, np.ndarray]:
+    def _run(self, square: np.ndarray, mirror: bool = False) -> dict[str, np.ndarray]:
+        """The model on one square crop; with `mirror`, on the crop and its mirror image in one
+        batch, the heads a mirror leaves alone averaged (`mirror_average`)."""
         import torch
 
         model = self._model
         size = model.config.image_size
         image = Image.fromarray(square).resize((size, size), Image.Resampling.BILINEAR)
         x = torch.from_numpy(np.asarray(image, np.float32) / 255).permute(2, 0, 1)[None]
+        if mirror:
+            x = torch.cat([x, x.flip(3)])
         with torch.no_grad():
             out = model(x.to(self.options.device))
-        return {k: v[0].float().cpu().numpy() for k, v in out.items()}
+        out = {k: v.float().cpu().numpy() for k, v in out.items()}
+        if mirror:
+            first, second = ({k: v[i] for k, v in out.items()} for i in (0, 1))
+            return mirror_average(first, second, model.config.azimuth_range)
+        return {k: v[0] for k, v in out.items()}
 
     def parse(
         self, image: Image.Image | Path | str, progress: ProgressCallback | None = None
@@ -172,7 +181,7 @@ class EmbeddedParser:
         x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
         side2 = max(x1 - x0, y1 - y0) * CROP_MARGIN
         box2 = ((x0 + x1) / 2 - side2 / 2, (y0 + y1) / 2 - side2 / 2, side2)
-        second = self._run(_square_crop(rgb, box2, grey))
+        second = self._run(_square_crop(rgb, box2, grey), mirror=self.options.mirror)
         if not real_alpha:  # the crop's finer mask inside the crop, the first pass's outside
             fine = _paste(second["mask"], box2, (h, w), fill=np.nan)
             mask_logits = np.where(np.isnan(fine), mask_logits, fine)
@@ -223,7 +232,10 @@ class EmbeddedParser:
         config = self._model.config
         w, h = size
         category = config.categories[int(np.argmax(out["category"]))]
-        azimuth = _bin_value(out["azimuth_bins"], out["azimuth_offsets"], config.azimuth_range)
+        azimuth = out.get("azimuth_value")  # both views' mean (`mirror_average`)
+        if azimuth is None:
+            azimuth = _bin_value(out["azimuth_bins"], out["azimuth_offsets"], config.azimuth_range)
+        azimuth = float(azimuth)
         elevation = _bin_value(
             out["elevation_bins"], out["elevation_offsets"], config.elevation_range
         )
@@ -314,6 +326,29 @@ def part_cutouts(
         crop[..., 3] = np.where(others[r0:r1, c0:c1], 0, crop[..., 3])
         out[part.name] = Image.fromarray(crop, "RGBA")
     return out
+
+
+def mirror_average(out: dict, mirrored: dict, azimuth_range: tuple[float, float]) -> dict:
+    """`out` with the heads a left-right mirror does not change (category, part count, aspect,
+    elevation) replaced by the mean of both views' log-probabilities or values; the azimuth,
+    which a mirror negates, by the mean of the two estimates. A cheap ensemble: the training
+    data are mirrored half the time, so both views are ones the model knows. The rest (parts,
+    masks, features) stays the unmirrored view's, whose pixels it describes."""
+    merged = dict(out)
+    for key in ("category", "count", "elevation_bins"):
+        merged[key] = (_log_softmax(out[key]) + _log_softmax(mirrored[key])) / 2
+    merged["aspect"] = (out["aspect"] + mirrored["aspect"]) / 2
+    merged["elevation_offsets"] = (out["elevation_offsets"] + mirrored["elevation_offsets"]) / 2
+    merged["azimuth_value"] = (
+        _bin_value(out["azimuth_bins"], out["azimuth_offsets"], azimuth_range)
+        - _bin_value(mirrored["azimuth_bins"], mirrored["azimuth_offsets"], azimuth_range)
+    ) / 2
+    return merged
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max()
+    return x - np.log(np.exp(x).sum())
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
