@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from spark_blender.cli_options import float_in, int_in
+from spark_blender.cli_options import float_in, int_in, path
 
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
@@ -63,7 +63,7 @@ def _run_check(args) -> int:
 def _add_convert(sub) -> None:
     p = sub.add_parser("convert", help="normalise a URDF into the project's layout, or write MJCF")
     p.add_argument("model", type=Path, help="input URDF")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("-o", "--out", type=path, required=True, help="output folder")
     p.add_argument("--mjcf", action="store_true", help="write MuJoCo XML instead of URDF")
     p.add_argument(
         "--collision",
@@ -118,7 +118,7 @@ def _run_info(args) -> int:
 # --- example ------------------------------------------------------------------------------------
 def _add_example(sub) -> None:
     p = sub.add_parser("example", help="write the bundled example cabinet (built by our own code)")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("-o", "--out", type=path, required=True, help="output folder")
     p.add_argument("--mjcf", action="store_true", help="write MuJoCo XML instead of URDF")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.set_defaults(handler=_run_example)
@@ -140,7 +140,7 @@ def _run_example(args) -> int:
 def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help="score reconstructions on evaluation cases (EVAL.md)")
     p.add_argument("cases", type=Path, help="folder of case folders (rest.png, gt.json, ...)")
-    p.add_argument("-o", "--out", type=Path, required=True, help="report folder (resumable)")
+    p.add_argument("-o", "--out", type=path, required=True, help="report folder (resumable)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--predictions", type=Path, help="score existing outputs: DIR/<case>/")
     source.add_argument("--baseline", choices=("bbox", "cube", "gt"), help="score an oracle")

@@ -2,13 +2,15 @@
 
 ``int_in(2, 1000)`` and ``float_in(0.0, 1.0)`` are argparse ``type=`` callables; a value that is
 not a number, not finite or out of range ends in argparse's one error line naming the option,
-the allowed range and the value given, and exit 2.
+the allowed range and the value given, and exit 2. ``path`` is ``Path`` for file and folder
+arguments, except that an empty name is refused (``Path("")`` would quietly mean ".").
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def int_in(low: int, high: int | None = None):
@@ -45,3 +47,10 @@ def float_in(low: float, high: float | None = None, low_open: bool = False):
         return value
 
     return parse
+
+
+def path(text: str) -> Path:
+    """A file or folder argument; an empty name is an error, not the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the name is empty; give a file or folder name")
+    return Path(text)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spark_blender.cli_options import path
+
 
 def add_reconstruct_arguments(p) -> None:
     from spark_blender.perception.parsers import add_parser_arguments
 
     p.add_argument("image", type=Path, help="a photo, or a folder of photos")
-    p.add_argument("-o", "--out", type=Path, required=True,
+    p.add_argument("-o", "--out", type=path, required=True,
                    help="output folder (for a folder of photos: one sub-folder each)")  # fmt: skip
     p.add_argument("--moved-image", type=Path, default=None,
                    help="a second photo, same camera, with the parts opened")  # fmt: skip

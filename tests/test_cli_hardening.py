@@ -79,13 +79,14 @@ def test_bad_output_targets_fail_in_one_line_before_any_work(tmp_path, cabinet):
     photo = Path(__file__).resolve().parents[1] / "examples" / "cabinet.png"
     for target, words in (
         (".", "current folder"),
+        ("", "the name is empty"),
         (str(afile), "is a file"),
         ("/dev/null", "device"),
     ):
         started = time.perf_counter()
         done = run("reconstruct", str(photo), "-o", target, "--force", cwd=tmp_path)
         assert_one_line_failure(done, words)
-        assert "parse" not in done.stderr  # refused before the parser ran
+        assert "embedded parser" not in done.stderr  # refused before the parser ran
         assert time.perf_counter() - started < 60
     assert afile.read_text() == "keep me"
     assert hidden_leftovers(tmp_path) == []

@@ -11,13 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from spark_blender.cli_options import path
 from spark_blender.perception.parsers import add_parser_arguments, parser_options_from_args
 from spark_blender.progress import ProgressEvent
 
 
 def add_parse_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path, help="photo of one articulated object")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("-o", "--out", type=path, required=True, help="output folder")
     add_parser_arguments(p)
     p.add_argument("--device", help="local: cpu, cuda, cuda:1 (default cpu)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")

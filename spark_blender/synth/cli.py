@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from spark_blender.cli_options import int_in
+from spark_blender.cli_options import int_in, path
 from spark_blender.synth import CATEGORIES
 from spark_blender.synth.camera import BACKGROUNDS
 
@@ -14,7 +13,7 @@ def add_synth_arguments(p) -> None:
     p.add_argument("--categories", nargs="+", default=["all"],
                    help=f"category names or 'all' ({', '.join(CATEGORIES)})")  # fmt: skip
     p.add_argument("--n", type=int_in(1, 1_000_000), default=10, help="samples per category (10)")
-    p.add_argument("--out", "-o", type=Path, required=True, help="dataset folder")
+    p.add_argument("--out", "-o", type=path, required=True, help="dataset folder")
     p.add_argument("--seed", type=int_in(0), default=0, help="dataset seed (0)")
     p.add_argument("--size", type=int_in(16, 4096), default=224, help="image size, 16-4096 (224)")
     p.add_argument("--random-poses", type=int_in(0, 100), default=0,
