@@ -243,19 +243,22 @@ def batches(
     shards_at_once: int = 16,
     per_shard: int = 12,
     augment: bool = True,
+    rest_share: float | None = None,
 ) -> Iterator[Batch]:
     """Endless augmented batches from one dataset folder or several (a list: synth runs made
     side by side with different seeds). A shard holds consecutive samples (one or two
     categories), so each round draws `per_shard` random (sample, pose) views from each of
     `shards_at_once` random shards of all the folders and shuffles them together: every batch
-    mixes categories."""
+    mixes categories. `rest_share`: the share of views drawn from the rest pose (None: every
+    pose alike); photos mostly show objects closed (EVAL.md), the data engine's poses mostly
+    open (rest, moved and random ones), so a larger share brings training nearer to photos."""
     datasets = [SynthDataset(r) for r in dataset_folders(roots)]
     shards = [(ds, n) for ds in datasets for n in range(len(ds.manifest["shards"]))]
     pool: list = []
     while True:
         # a small dataset may give less than a batch per round: gather until there is one
         while len(pool) < batch_size:
-            pool += _views(shards, rng, shards_at_once, per_shard)
+            pool += _views(shards, rng, shards_at_once, per_shard, rest_share)
         order = rng.permutation(len(pool))
         usable = len(order) - len(order) % batch_size
         for start in range(0, usable, batch_size):
@@ -271,8 +274,10 @@ def dataset_folders(roots) -> list:
     return [roots] if isinstance(roots, (str, Path)) else list(roots)
 
 
-def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shard: int) -> list:
-    """One round: up to `per_shard` random (sample, pose) views of `shards_at_once` shards."""
+def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shard: int,
+           rest_share: float | None = None) -> list:  # fmt: skip
+    """One round: up to `per_shard` random (sample, pose) views of `shards_at_once` shards,
+    the rest pose's views making up `rest_share` of the draw (None: all views alike)."""
     chosen = rng.choice(len(shards), size=min(shards_at_once, len(shards)), replace=False)
     pool = []
     for number in chosen:
@@ -280,7 +285,16 @@ def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shar
         data = ds._shard(shard)
         poses = ds.poses
         views = [(j, p) for j in range(len(data["meta"])) for p in range(len(poses))]
-        for k in rng.permutation(len(views))[:per_shard]:
+        weights = None
+        if rest_share is not None and "rest" in poses and len(poses) > 1:
+            rest = np.array([poses[p] == "rest" for _, p in views])
+            weights = np.where(rest, rest_share / rest.sum(), (1 - rest_share) / (~rest).sum())
+        if weights is None:  # the draw of the runs made before `rest_share`, kept as it was
+            picked = rng.permutation(len(views))[:per_shard]
+        else:
+            count = min(per_shard, len(views))
+            picked = rng.choice(len(views), size=count, replace=False, p=weights)
+        for k in picked:
             j, p = views[k]
             pool.append((data["rgba"][j, p].copy(), data["mask"][j, p].copy(),
                          data["meta"][j], poses[p]))  # fmt: skip

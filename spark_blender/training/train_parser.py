@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spark_blender.cli_options import float_in
+
 STEPS = 4000
 BATCH = 16
 
@@ -52,9 +54,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--image-size", type=int, default=128)
     p.add_argument("--workers", type=int, default=1, help="data-loading processes (0: inline)")
+    p.add_argument(
+        "--rest-share",
+        type=float_in(0.0, 1.0),
+        default=None,
+        help="share of training views drawn from the rest pose (default: all poses alike)",
+    )
 
 
-def _stream(roots, batch_size: int, size: int, seed: list[int]):
+def _stream(roots, batch_size: int, size: int, seed: list[int], rest_share=None):
     """The batch stream as an iterable dataset (loader processes prepare the batches)."""
     import torch
 
@@ -63,7 +71,8 @@ def _stream(roots, batch_size: int, size: int, seed: list[int]):
     class Stream(torch.utils.data.IterableDataset):
         def __iter__(self):
             torch.set_num_threads(1)
-            return batches(roots, batch_size, size, np.random.default_rng(seed))
+            rng = np.random.default_rng(seed)
+            return batches(roots, batch_size, size, rng, rest_share=rest_share)
 
     return Stream()
 
@@ -278,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
             _initialise(model, Path(args.init))
     # the data order is a function of (seed, step), so a resumed run continues reproducibly
     stream = iter(torch.utils.data.DataLoader(
-        _stream(args.data, args.batch_size, args.image_size, [args.seed, step]),
+        _stream(args.data, args.batch_size, args.image_size, [args.seed, step], args.rest_share),
         batch_size=None, num_workers=args.workers, prefetch_factor=4 if args.workers else None,
     ))  # fmt: skip
     warmup = min(200, max(1, args.steps // 20))

@@ -243,3 +243,22 @@ def test_objects_with_more_parts_than_slots_train(tmp_path):
     assert _train(tmp_path, 2) == 0
     rows = (tmp_path / "work" / "losses.jsonl").read_text().splitlines()
     assert all(math.isfinite(json.loads(line)["total"]) for line in rows)
+
+
+def test_rest_share_sets_how_often_the_rest_view_is_drawn(tiny):
+    from collections import Counter
+
+    from spark_blender.training.parser_data import _views
+
+    ds = SynthDataset(tiny / "data")
+    shards = [(ds, n) for n in range(len(ds.manifest["shards"]))]
+
+    def drawn(share, rounds=30):
+        rng = np.random.default_rng(3)
+        return Counter(v[3] for _ in range(rounds) for v in _views(shards, rng, 2, 2, share))
+
+    assert set(drawn(1.0)) == {"rest"}
+    assert "rest" not in drawn(0.0)
+    alike = drawn(None)
+    assert set(alike) == {"rest", "moved", "random_0"}
+    assert drawn(0.8)["rest"] > alike["rest"]
