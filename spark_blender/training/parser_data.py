@@ -111,6 +111,34 @@ def _recolour(rgb: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> np.
     return out
 
 
+def _texture(rgb: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per-link surface texture: the engine's flat finishes get grain, speckle, stripes or
+    shading ramps (real objects are wood, brushed metal, printed plastic), and some links a
+    white specular band; each link its own pattern and strength."""
+    out = rgb.copy()
+    size = rgb.shape[0]
+    for link in np.unique(ids):
+        if link == 0 or rng.random() < 0.4:
+            continue
+        where = ids == link
+        kind = str(rng.choice(["noise", "stripes", "gradient", "grain"]))
+        if kind == "grain":  # wood-like: fine wavy stripes
+            t = _ramp(size, rng)[..., 0] * size
+            wobble = background(size, rng, "noise").mean(2) * rng.uniform(5, 30)
+            pattern = (np.sin((t + wobble) * 2 * np.pi / rng.uniform(2, 8)) * 0.5 + 0.5)[..., None]
+        else:
+            pattern = background(size, rng, kind).mean(2, keepdims=True)
+        strength = float(rng.uniform(0.15, 0.6))
+        pixels = out[where] * ((1 - strength) + strength * 2 * pattern[where])
+        if rng.random() < 0.25:  # a specular band
+            ramp = _ramp(size, rng)[where][:, 0]
+            centre, width = rng.uniform(ramp.min(), ramp.max() + 1e-6), rng.uniform(0.02, 0.15)
+            band = np.exp(-((ramp - centre) ** 2) / (2 * width**2))[:, None]
+            pixels = pixels + band * rng.uniform(0.3, 0.9)
+        out[where] = np.clip(pixels, 0, 1)
+    return out
+
+
 def _photometric(img: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """Exposure, contrast, saturation, gamma, channel swaps, blur, noise on one (3, S, S)."""
     img = img * float(rng.uniform(0.6, 1.4))
@@ -177,8 +205,27 @@ def _part_tensors(parts: list[T.PartTarget], ids: torch.Tensor, size: int) -> di
     }
 
 
-def make_item(rgba, ids, meta, pose: str, size: int, rng, augment: bool = True):
-    """One training image and its targets from one rendered view."""
+def _object_crop(ids: np.ndarray, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    """The zoom and shift (normalised image units) of a square around the object like the one
+    `EmbeddedParser`'s second pass cuts (the box's longer side x CROP_MARGIN), jittered: the
+    engine frames every pose of an object at once, so at rest it fills far less of the render
+    than of the parser's crop."""
+    from spark_blender.perception.embedded.parser import CROP_MARGIN
+
+    src = ids.shape[0]
+    ys, xs = np.nonzero(ids > 0)
+    side = max(xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()) * CROP_MARGIN
+    side *= float(rng.uniform(0.9, 1.15))
+    centre = np.array([(xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2])
+    centre = centre + rng.uniform(-0.05, 0.05, 2) * side
+    return src / side, centre / src * 2 - 1
+
+
+def make_item(rgba, ids, meta, pose: str, size: int, rng, augment: bool = True,
+              texture: bool = False, crop: bool = False):  # fmt: skip
+    """One training image and its targets from one rendered view (`texture`: also the per-link
+    surface textures, `_texture`; `crop`: 70% of the images framed as the parser's second pass
+    frames a photo, `_object_crop`)."""
     record = meta
     azimuth, elevation = T.camera_targets(meta["camera"])
     if augment and rng.random() < 0.5:
@@ -189,9 +236,13 @@ def make_item(rgba, ids, meta, pose: str, size: int, rng, augment: bool = True):
     transparent = rgba[..., 3].min() < 128
     if augment and rng.random() < 0.5:
         rgb = _recolour(rgb, ids, rng)
+    if augment and texture and rng.random() < 0.5:
+        rgb = _texture(rgb, ids, rng)
     parts = T.encode_parts(record, meta["poses"][pose])
     src = rgb.shape[0]
-    if augment:
+    if augment and crop and (ids > 0).any() and rng.random() < 0.7:
+        scale, shift = _object_crop(ids, rng)
+    elif augment:
         scale = float(rng.uniform(0.7, 1.2))  # > 1: zoom in
         shift = rng.uniform(-0.15, 0.15, 2)
     else:
@@ -244,6 +295,9 @@ def batches(
     per_shard: int = 12,
     augment: bool = True,
     rest_share: float | None = None,
+    photo_share: float | None = None,
+    texture: bool = False,
+    crop: bool = False,
 ) -> Iterator[Batch]:
     """Endless augmented batches from one dataset folder or several (a list: synth runs made
     side by side with different seeds). A shard holds consecutive samples (one or two
@@ -251,19 +305,24 @@ def batches(
     `shards_at_once` random shards of all the folders and shuffles them together: every batch
     mixes categories. `rest_share`: the share of views drawn from the rest pose (None: every
     pose alike); photos mostly show objects closed (EVAL.md), the data engine's poses mostly
-    open (rest, moved and random ones), so a larger share brings training nearer to photos."""
+    open (rest, moved and random ones), so a larger share brings training nearer to photos.
+    `photo_share` (instead): the share drawn from each sample's pose nearest its observed
+    configuration (`photo_pose`: rest for most, an open view for laptops). `texture`: the
+    per-link surface textures (`_texture`) on half the images; `crop`: most images framed as
+    the parser's second pass frames a photo (`_object_crop`)."""
     datasets = [SynthDataset(r) for r in dataset_folders(roots)]
     shards = [(ds, n) for ds in datasets for n in range(len(ds.manifest["shards"]))]
     pool: list = []
     while True:
         # a small dataset may give less than a batch per round: gather until there is one
         while len(pool) < batch_size:
-            pool += _views(shards, rng, shards_at_once, per_shard, rest_share)
+            pool += _views(shards, rng, shards_at_once, per_shard, rest_share, photo_share)
         order = rng.permutation(len(pool))
         usable = len(order) - len(order) % batch_size
         for start in range(0, usable, batch_size):
             items = [
-                make_item(*pool[i], size, rng, augment) for i in order[start : start + batch_size]
+                make_item(*pool[i], size, rng, augment, texture, crop)
+                for i in order[start : start + batch_size]
             ]
             yield collate(items)
         pool = [pool[i] for i in order[usable:]]
@@ -274,10 +333,25 @@ def dataset_folders(roots) -> list:
     return [roots] if isinstance(roots, (str, Path)) else list(roots)
 
 
+def photo_pose(meta: dict, poses: list[str]) -> str:
+    """The sample's pose nearest the pose a photo of it would show (its meta's
+    ``observed_configuration``; datasets made before it: all closed), joint values taken as
+    fractions of their ranges."""
+    observed = meta.get("observed_configuration", {})
+    spans = {j["name"]: max(j["upper"] - j["lower"], 1e-6) for j in meta["joints"]}
+
+    def distance(pose: str) -> float:
+        values = meta["poses"].get(pose, {})
+        return sum(abs(values.get(n, 0.0) - observed.get(n, 0.0)) / w for n, w in spans.items())
+
+    return min(poses, key=distance)
+
+
 def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shard: int,
-           rest_share: float | None = None) -> list:  # fmt: skip
+           rest_share: float | None = None, photo_share: float | None = None) -> list:  # fmt: skip
     """One round: up to `per_shard` random (sample, pose) views of `shards_at_once` shards,
-    the rest pose's views making up `rest_share` of the draw (None: all views alike)."""
+    the rest pose's views making up `rest_share` of the draw, or each sample's `photo_pose`
+    `photo_share` of it (None: all views alike)."""
     chosen = rng.choice(len(shards), size=min(shards_at_once, len(shards)), replace=False)
     pool = []
     for number in chosen:
@@ -285,10 +359,14 @@ def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shar
         data = ds._shard(shard)
         poses = ds.poses
         views = [(j, p) for j in range(len(data["meta"])) for p in range(len(poses))]
-        weights = None
-        if rest_share is not None and "rest" in poses and len(poses) > 1:
-            rest = np.array([poses[p] == "rest" for _, p in views])
-            weights = np.where(rest, rest_share / rest.sum(), (1 - rest_share) / (~rest).sum())
+        weights, share = None, photo_share if photo_share is not None else rest_share
+        if share is not None and len(poses) > 1 and ("rest" in poses or photo_share is not None):
+            if photo_share is not None:
+                best = [poses.index(photo_pose(meta, poses)) for meta in data["meta"]]
+            else:
+                best = [poses.index("rest")] * len(data["meta"])
+            chosen = np.array([p == best[j] for j, p in views])
+            weights = np.where(chosen, share / chosen.sum(), (1 - share) / (~chosen).sum())
         if weights is None:  # the draw of the runs made before `rest_share`, kept as it was
             picked = rng.permutation(len(views))[:per_shard]
         else:

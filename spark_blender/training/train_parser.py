@@ -60,9 +60,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="share of training views drawn from the rest pose (default: all poses alike)",
     )
+    p.add_argument(
+        "--photo-share",
+        type=float_in(0.0, 1.0),
+        default=None,
+        help="share of views drawn from each sample's pose nearest its observed configuration "
+        "(the pose a photo shows; instead of --rest-share)",
+    )
+    p.add_argument(
+        "--texture", action="store_true", help="per-link surface textures on half the images"
+    )
+    p.add_argument(
+        "--crop",
+        action="store_true",
+        help="frame 70%% of the images as the parser's second pass frames a photo",
+    )
 
 
-def _stream(roots, batch_size: int, size: int, seed: list[int], rest_share=None):
+def _stream(roots, batch_size: int, size: int, seed: list[int], shares=(None, None),
+            texture: bool = False, crop: bool = False):  # fmt: skip
     """The batch stream as an iterable dataset (loader processes prepare the batches)."""
     import torch
 
@@ -72,7 +88,8 @@ def _stream(roots, batch_size: int, size: int, seed: list[int], rest_share=None)
         def __iter__(self):
             torch.set_num_threads(1)
             rng = np.random.default_rng(seed)
-            return batches(roots, batch_size, size, rng, rest_share=rest_share)
+            return batches(roots, batch_size, size, rng, rest_share=shares[0],
+                           photo_share=shares[1], texture=texture, crop=crop)  # fmt: skip
 
     return Stream()
 
@@ -287,7 +304,8 @@ def run(args: argparse.Namespace) -> int:
             _initialise(model, Path(args.init))
     # the data order is a function of (seed, step), so a resumed run continues reproducibly
     stream = iter(torch.utils.data.DataLoader(
-        _stream(args.data, args.batch_size, args.image_size, [args.seed, step], args.rest_share),
+        _stream(args.data, args.batch_size, args.image_size, [args.seed, step],
+                (args.rest_share, args.photo_share), args.texture, args.crop),
         batch_size=None, num_workers=args.workers, prefetch_factor=4 if args.workers else None,
     ))  # fmt: skip
     warmup = min(200, max(1, args.steps // 20))

@@ -262,3 +262,43 @@ def test_rest_share_sets_how_often_the_rest_view_is_drawn(tiny):
     alike = drawn(None)
     assert set(alike) == {"rest", "moved", "random_0"}
     assert drawn(0.8)["rest"] > alike["rest"]
+
+
+def test_photo_pose_is_the_view_nearest_the_observed_configuration():
+    from spark_blender.training.parser_data import photo_pose
+
+    meta = {
+        "joints": [{"name": "screen", "lower": 0.0, "upper": 2.0}],
+        "observed_configuration": {"screen": 1.6},
+        "poses": {"rest": {}, "moved": {"screen": 1.5}, "random_0": {"screen": 0.4}},
+    }
+    assert photo_pose(meta, ["rest", "moved", "random_0"]) == "moved"
+    meta["observed_configuration"] = {}  # photographed closed (and datasets made before it)
+    assert photo_pose(meta, ["rest", "moved", "random_0"]) == "rest"
+
+
+def test_object_crops_frame_the_object_as_the_second_pass_does(tiny):
+    from spark_blender.training.parser_data import make_item
+
+    ds = SynthDataset(tiny / "data")
+    sample = ds[0]
+    rgba, ids = sample["rgba"][0], sample["mask"][0]
+    rng = np.random.default_rng(0)
+    plain = [make_item(rgba, ids, sample["meta"], "rest", 64, rng)["fg"].mean() for _ in range(12)]
+    framed = [
+        make_item(rgba, ids, sample["meta"], "rest", 64, rng, True, True, True)["fg"].mean()
+        for _ in range(12)
+    ]
+    assert np.median(framed) > 1.3 * np.median(plain)
+    side = max(np.ptp(np.nonzero(ids)[0]), np.ptp(np.nonzero(ids)[1])) + 1
+    assert side / ids.shape[0] < 0.8, "the engine frames the object loosely"
+
+
+def test_training_runs_with_photo_views_textures_and_crops(tiny, tmp_path):
+    p = argparse.ArgumentParser()
+    train_parser.add_arguments(p)
+    argv = ["--data", str(tiny / "data"), "--out", str(tmp_path / "model"), "--steps", "2",
+            "--batch-size", "4", "--seed", "6", "--workers", "0", "--photo-share", "0.5",
+            "--texture", "--crop"]  # fmt: skip
+    assert train_parser.run(p.parse_args(argv)) == 0
+    assert (tmp_path / "model" / "config.json").is_file()
