@@ -366,20 +366,30 @@ def reconstruct(
         urdf = _write(obj, out, photo, camera.scaled(*original_size), pose, parsed,
                       write_opts)  # fmt: skip
         clock.lap("write")
-        passed, text = None, ""
+        passed, text, overlaps = None, "", []
         if opts.check:
             step("check", 0.95, "checking sim-readiness")
-            passed, text = _check(urdf)
+            passed, text, overlaps = _check(urdf)
             clock.lap("check")
-        return obj, camera, pose, urdf, passed, text
+        return obj, camera, pose, urdf, passed, text, overlaps
 
     out = Path(out_dir)
-    obj, camera, pose, urdf, passed, text = finish(obj, camera, observed, opts.overwrite)
-    if passed is False and "penetration" in text and opts.fit and obj is not generated[0]:
+    last = (obj, camera, observed)
+    obj, camera, pose, urdf, passed, text, overlaps = finish(*last, opts.overwrite)
+    if passed is False and overlaps and opts.fit and last[0] is not generated[0]:
         # Stretching the parts apart by the fitted factors can close a clearance the decoder
         # kept; the generated proportions are collision-free by construction.
         warnings.append("the fitted proportions made parts collide; kept the generated ones")
-        obj, camera, pose, urdf, passed, text = finish(*generated, generated_pose, True)
+        last = (*generated, generated_pose)
+        obj, camera, pose, urdf, passed, text, overlaps = finish(*last, True)
+    for _ in range(CUT_BACK_TRIES):
+        # The decoder keeps parts clear on their pieces' boxes; the check collides convex hulls,
+        # a little fuller, so a sweep may still graze a neighbour near its far end: shorten it.
+        if passed is not False or not overlaps:
+            break
+        for message in cut_back(last[0], obj, overlaps):
+            warnings.append(message)
+        obj, camera, pose, urdf, passed, text, overlaps = finish(*last, True)
     step("done", 1.0, f"wrote {urdf}")
     return ReconstructResult(out, urdf, obj, camera, pose, coarse.category, scores, chosen,
                              fit_iou, passed, text, clock.seconds, warnings)  # fmt: skip
@@ -587,11 +597,39 @@ def _write(obj, out: Path, photo, camera: Camera, observed, parsed, opts) -> Pat
     return write_urdf(obj, out, options)
 
 
-def _check(urdf: Path) -> tuple[bool, str]:
+def _check(urdf: Path) -> tuple[bool, str, list[dict]]:
+    """The check's verdict, its text and its penetrations (when they are its only errors)."""
     from spark_blender.core.simcheck import check_urdf
 
     report = check_urdf(urdf)
-    return bool(report.passed), report.to_text()
+    errors = {f.check for f in report.findings if f.severity == "error"}
+    overlaps = report.penetrations if errors == {"penetration"} else []
+    return bool(report.passed), report.to_text(), overlaps
+
+
+CUT_BACK_TRIES = 3
+CUT_BACK = 0.8  # a colliding joint's far limit moves to this share of the colliding value
+
+
+def cut_back(obj: ArticulatedObject, checked: ArticulatedObject, overlaps: list[dict]) -> list[str]:
+    """Shorten, in place on `obj`, each joint whose sweep collided in `checked` (the written,
+    rescaled copy; `overlaps`: the check's penetrations, each at its deepest value) to CUT_BACK
+    of the way to that value, as a share of its range (so it holds through the rescaling), at
+    most by half; one warning each."""
+    messages = []
+    for name in sorted({o["joint"] for o in overlaps if o["joint"] != "rest"}):
+        value = max((o["value"] for o in overlaps if o["joint"] == name), key=abs)
+        joint, seen = obj.joint(name), checked.joint(name)
+        if joint.type not in ("revolute", "prismatic"):
+            continue
+        if value > 0 and seen.upper > 0:
+            joint.upper *= max(CUT_BACK * min(value / seen.upper, 1.0), 0.5)
+        elif value < 0 and seen.lower < 0:
+            joint.lower *= max(CUT_BACK * min(value / seen.lower, 1.0), 0.5)
+        else:
+            continue
+        messages.append(f"'{name}' collided near {value:.3g}: its range was shortened")
+    return messages
 
 
 # --- command line ---------------------------------------------------------------------------

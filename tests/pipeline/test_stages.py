@@ -159,3 +159,27 @@ def test_the_observed_pose_follows_a_resize_and_stays_inside_the_new_limits():
         assert carried[joint.name] == pytest.approx(observed[joint.name] * 0.5)
     for joint in hinges:  # an angle does not scale
         assert carried[joint.name] == pytest.approx(observed[joint.name])
+
+
+def test_cut_back_shortens_a_colliding_joint_until_the_check_passes(tmp_path):
+    # A post where the example door swings: the check's penetration, then cut_back, then a
+    # check that passes; the shortened range is a share of the written copy's range.
+    from spark_blender.core.model import Joint, Link
+    from spark_blender.core.simcheck import check_urdf
+    from spark_blender.core.urdf import write_urdf
+    from spark_blender.examples import METAL, box, example_cabinet
+    from spark_blender.pipeline import cut_back
+
+    cabinet = example_cabinet()
+    post = box("post", (0.03, -0.55, 0.4), (0.07, -0.51, 0.7), METAL)
+    cabinet.links.append(Link("post", visuals=[post], label="post"))
+    cabinet.joints.append(Joint("post_fixed", "fixed", "base", "post"))
+    upper = cabinet.joint("door_hinge").upper
+    for attempt in range(4):
+        report = check_urdf(write_urdf(cabinet, tmp_path / f"try{attempt}"))
+        if report.passed:
+            break
+        assert {f.check for f in report.findings if f.severity == "error"} == {"penetration"}
+        assert cut_back(cabinet, cabinet, report.penetrations)
+    assert report.passed, report.to_text()
+    assert 0.5**4 * upper <= cabinet.joint("door_hinge").upper < upper
