@@ -366,30 +366,31 @@ def reconstruct(
         urdf = _write(obj, out, photo, camera.scaled(*original_size), pose, parsed,
                       write_opts)  # fmt: skip
         clock.lap("write")
-        passed, text, overlaps = None, "", []
+        checked = None
         if opts.check:
             step("check", 0.95, "checking sim-readiness")
-            passed, text, overlaps = _check(urdf)
+            checked = _check(urdf)
             clock.lap("check")
-        return obj, camera, pose, urdf, passed, text, overlaps
+        return obj, camera, pose, urdf, checked
 
     out = Path(out_dir)
     last = (obj, camera, observed)
-    obj, camera, pose, urdf, passed, text, overlaps = finish(*last, opts.overwrite)
-    if passed is False and overlaps and opts.fit and last[0] is not generated[0]:
+    obj, camera, pose, urdf, checked = finish(*last, opts.overwrite)
+    if checked is not None and checked.penetrations and opts.fit and last[0] is not generated[0]:
         # Stretching the parts apart by the fitted factors can close a clearance the decoder
         # kept; the generated proportions are collision-free by construction.
         warnings.append("the fitted proportions made parts collide; kept the generated ones")
         last = (*generated, generated_pose)
-        obj, camera, pose, urdf, passed, text, overlaps = finish(*last, True)
+        obj, camera, pose, urdf, checked = finish(*last, True)
     for _ in range(CUT_BACK_TRIES):
         # The decoder keeps parts clear on their pieces' boxes; the check collides convex hulls,
         # a little fuller, so a sweep may still graze a neighbour near its far end: shorten it.
-        if passed is not False or not overlaps:
+        if checked is None or not checked.penetrations or not _only_penetrations(checked):
             break
-        for message in cut_back(last[0], obj, overlaps):
-            warnings.append(message)
-        obj, camera, pose, urdf, passed, text, overlaps = finish(*last, True)
+        warnings.extend(cut_back(last[0], obj, checked.penetrations))
+        obj, camera, pose, urdf, checked = finish(*last, True)
+    passed = None if checked is None else bool(checked.passed)
+    text = "" if checked is None else checked.to_text()
     step("done", 1.0, f"wrote {urdf}")
     return ReconstructResult(out, urdf, obj, camera, pose, coarse.category, scores, chosen,
                              fit_iou, passed, text, clock.seconds, warnings)  # fmt: skip
@@ -597,14 +598,16 @@ def _write(obj, out: Path, photo, camera: Camera, observed, parsed, opts) -> Pat
     return write_urdf(obj, out, options)
 
 
-def _check(urdf: Path) -> tuple[bool, str, list[dict]]:
-    """The check's verdict, its text and its penetrations (when they are its only errors)."""
+def _check(urdf: Path):
+    """The sim check's report on the written URDF."""
     from spark_blender.core.simcheck import check_urdf
 
-    report = check_urdf(urdf)
-    errors = {f.check for f in report.findings if f.severity == "error"}
-    overlaps = report.penetrations if errors == {"penetration"} else []
-    return bool(report.passed), report.to_text(), overlaps
+    return check_urdf(urdf)
+
+
+def _only_penetrations(report) -> bool:
+    """Are penetrations all that keeps `report` from passing (so shortening ranges can help)?"""
+    return {f.check for f in report.findings if f.severity == "error"} == {"penetration"}
 
 
 CUT_BACK_TRIES = 3

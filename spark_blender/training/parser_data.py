@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from spark_blender.perception.embedded import targets as T
+from spark_blender.perception.embedded.parser import CROP_MARGIN
 from spark_blender.synth.dataset import SynthDataset
 
 
@@ -210,8 +211,6 @@ def _object_crop(ids: np.ndarray, rng: np.random.Generator) -> tuple[float, np.n
     `EmbeddedParser`'s second pass cuts (the box's longer side x CROP_MARGIN), jittered: the
     engine frames every pose of an object at once, so at rest it fills far less of the render
     than of the parser's crop."""
-    from spark_blender.perception.embedded.parser import CROP_MARGIN
-
     src = ids.shape[0]
     ys, xs = np.nonzero(ids > 0)
     side = max(xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()) * CROP_MARGIN
@@ -359,17 +358,14 @@ def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shar
         data = ds._shard(shard)
         poses = ds.poses
         views = [(j, p) for j in range(len(data["meta"])) for p in range(len(poses))]
-        weights, share = None, photo_share if photo_share is not None else rest_share
-        if share is not None and len(poses) > 1 and ("rest" in poses or photo_share is not None):
-            if photo_share is not None:
-                best = [poses.index(photo_pose(meta, poses)) for meta in data["meta"]]
-            else:
-                best = [poses.index("rest")] * len(data["meta"])
-            chosen = np.array([p == best[j] for j, p in views])
-            weights = np.where(chosen, share / chosen.sum(), (1 - share) / (~chosen).sum())
-        if weights is None:  # the draw of the runs made before `rest_share`, kept as it was
-            picked = rng.permutation(len(views))[:per_shard]
+        share = photo_share if photo_share is not None else rest_share
+        if share is None or len(poses) < 2 or (photo_share is None and "rest" not in poses):
+            picked = rng.permutation(len(views))[:per_shard]  # the draw of the earlier runs
         else:
+            best = [photo_pose(m, poses) if photo_share is not None else "rest"
+                    for m in data["meta"]]  # fmt: skip
+            preferred = np.array([poses[p] == best[j] for j, p in views])
+            weights = np.where(preferred, share / preferred.sum(), (1 - share) / (~preferred).sum())
             count = min(per_shard, len(views))
             picked = rng.choice(len(views), size=count, replace=False, p=weights)
         for k in picked:
