@@ -8,7 +8,7 @@ Dev cases (real PartNet-Mobility renders the model never saw): input ``rest.png`
 the rest view of ``--heldout-n`` samples per category, truth from the sample records. Per set:
 
 - category top-1 / top-3;
-- movable-part count exact / within one;
+- movable-part count exact / within one / mean absolute error;
 - joints matched as EVAL.md matches them (Hungarian on axis angle + pivot line distance + type,
   both in their own normalised frames): type accuracy, axis within 15 deg, revolute pivot line
   error median (matched joints only);
@@ -107,6 +107,7 @@ def score(coarse, probs, truth_category, truth_joints, truth_norm, extent, azimu
         top3=truth_category in names,
         count_exact=len(pred) == len(truth_joints),
         count_within1=abs(len(pred) - len(truth_joints)) <= 1,
+        count_error=[abs(len(pred) - len(truth_joints))],
         types=types,
         axes=axes,
         pivots=pivots,
@@ -220,12 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--no-mirror", action="store_true", help="one view only (no mirrored-crop average)"
     )
+    p.add_argument("--count", choices=("argmax", "median"), default="argmax",
+                   help="how the part count is read from the count head")  # fmt: skip
     args = p.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     options = EmbeddedOptions(model_path=str(args.model) if args.model else None)
     options.mirror = not args.no_mirror
+    options.count = args.count
     parser = EmbeddedParser(options)
     parser.load()
     sets: dict[str, Tally] = {}
@@ -245,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         ("category top-3 (>= 90%)", lambda t: t.share("top3")),
         ("part count exact (>= 50%)", lambda t: t.share("count_exact")),
         ("part count within one (>= 80%)", lambda t: t.share("count_within1")),
+        ("part count error mean (main job <= 1.0)", lambda t: _mean_flat(t, "count_error")),
         ("joint type, matched (>= 85%)", lambda t: _share_flat(t, "types")),
         ("axis within 15 deg, matched (>= 75%)", lambda t: _share_flat(t, "axes")),
         ("revolute pivot line error median (<= 0.15)", lambda t: t.median("pivots")),
@@ -276,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
 def _share_flat(t: Tally, key: str) -> str:
     values = t.flat(key)
     return f"{100 * np.mean(values):.0f}% ({int(np.sum(values))}/{len(values)})" if values else "-"
+
+
+def _mean_flat(t: Tally, key: str) -> str:
+    values = t.flat(key)
+    return f"{np.mean(values):.2f} (n={len(values)})" if values else "-"
 
 
 def _laptops(t: Tally) -> str:

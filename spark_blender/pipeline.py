@@ -12,12 +12,14 @@ reporting through the one progress callback type:
 4. **verify**: every hypothesis posed as the photo shows it, the camera placed on the parser's
    view so it frames the mask, scored by silhouette IoU (plus the parser's part masks); the
    best one is kept;
-5. **fit**: the camera pose and the object's width and depth (relative to its height) by
+5. **pose**: the observed configuration searched joint by joint against the mask
+   (``refinement.pose``), a hinge's limit widened when the photo shows it open further;
+6. **fit**: the camera pose and the object's width and depth (relative to its height) by
    gradient descent through the soft rasteriser against the mask;
-6. **refine**: joints against the moved-state photo (``moved_image``) when there is one;
-7. **scale** to ``height`` metres or the parser's size estimate;
-8. **texture**: the photo projected onto the faces the camera sees;
-9. **write** the output folder atomically (URDF + meshes, ``camera.json`` with the camera and the
+7. **refine**: joints against the moved-state photo (``moved_image``) when there is one;
+8. **scale** to ``height`` metres or the parser's size estimate;
+9. **texture**: the photo projected onto the faces the camera sees;
+10. **write** the output folder atomically (URDF + meshes, ``camera.json`` with the camera and the
    ``observed_configuration``, ``preview.png``, ``parse/``), then run the sim-readiness check.
 
 Nothing is written until the last step, which stages the folder and renames it into place: a
@@ -60,6 +62,7 @@ class ReconstructOptions:
     samples: int = 8  # K hypotheses; 1 = no verification
     seed: int = 0
     texture: bool = True
+    pose: bool = True
     fit: bool = True
     refine: bool = True
     check: bool = True
@@ -337,8 +340,15 @@ def reconstruct(
     obj, camera, observed, scores, chosen = _verify(hypotheses, coarse, mask, part_masks)
     clock.lap("verify")
 
+    verified = (obj, camera, dict(observed))
+    if opts.pose:
+        step("pose", 0.45, "fitting the observed pose to the mask")
+        obj, camera, observed = _pose(obj, camera, coarse, observed, mask, part_masks,
+                                      warnings)  # fmt: skip
+        clock.lap("pose")
+
     fit_iou = None
-    generated, generated_pose = (obj, camera), dict(observed)
+    generated = (obj, camera, dict(observed))
     if opts.fit:
         step("fit", 0.5, "fitting the camera and the proportions to the mask")
         obj, camera, fit_iou = _fit(obj, camera, observed, mask)
@@ -374,21 +384,32 @@ def reconstruct(
         return obj, camera, pose, urdf, checked
 
     out = Path(out_dir)
-    last = (obj, camera, observed)
-    obj, camera, pose, urdf, checked = finish(*last, opts.overwrite)
-    if checked is not None and checked.penetrations and opts.fit and last[0] is not generated[0]:
-        # Stretching the parts apart by the fitted factors can close a clearance the decoder
-        # kept; the generated proportions are collision-free by construction.
-        warnings.append("the fitted proportions made parts collide; kept the generated ones")
-        last = (*generated, generated_pose)
-        obj, camera, pose, urdf, checked = finish(*last, True)
-    for _ in range(CUT_BACK_TRIES):
-        # The decoder keeps parts clear on their pieces' boxes; the check collides convex hulls,
-        # a little fuller, so a sweep may still graze a neighbour near its far end: shorten it.
-        if checked is None or not checked.penetrations or not _only_penetrations(checked):
+    # What to write, best first; the next is tried while the one written still collides:
+    # stretching the parts by the fitted factors can close a clearance the decoder kept, and a
+    # widened hinge can swing into a neighbour; the generated object at the parser's pose is
+    # collision-free by construction.
+    choices = [
+        ((obj, camera, observed), ""),
+        (generated, "the fitted proportions made parts collide; kept the generated ones"),
+        (verified, "the searched pose made parts collide; kept the parser's pose"),
+    ]
+    tried = []
+    for last, reason in choices:
+        if any(last[0] is other for other in tried):
+            continue  # no stage changed the object: it was written already
+        if tried:
+            warnings.append(reason)
+        tried.append(last[0])
+        obj, camera, pose, urdf, checked = finish(*last, opts.overwrite or len(tried) > 1)
+        for _ in range(CUT_BACK_TRIES):
+            # The decoder keeps parts clear on their pieces' boxes; the check collides convex
+            # hulls, a little fuller, so a sweep may still graze a neighbour near its far end.
+            if checked is None or not checked.penetrations or not _only_penetrations(checked):
+                break
+            warnings.extend(cut_back(last[0], obj, checked.penetrations))
+            obj, camera, pose, urdf, checked = finish(*last, True)
+        if checked is None or not checked.penetrations:
             break
-        warnings.extend(cut_back(last[0], obj, checked.penetrations))
-        obj, camera, pose, urdf, checked = finish(*last, True)
     passed = None if checked is None else bool(checked.passed)
     text = "" if checked is None else checked.to_text()
     step("done", 1.0, f"wrote {urdf}")
@@ -503,6 +524,22 @@ def _verify(hypotheses, coarse, mask, part_masks):
             best = (score, index, obj, camera, observed)
     _, chosen, obj, camera, observed = best
     return obj, camera, observed, scores, chosen
+
+
+def _pose(obj, camera, coarse, observed, mask, part_masks, warnings):
+    from spark_blender.refinement.fit import place_camera, posed_silhouette
+    from spark_blender.refinement.pose import fit_observed, with_limits
+
+    view = (coarse.camera.azimuth_deg, coarse.camera.elevation_deg, coarse.camera.fov_deg)
+    found = fit_observed(obj, observed, mask, view, part_masks)
+    if found.score_after <= found.score_before:
+        return obj, camera, observed
+    for name, (_, upper) in found.widened.items():
+        warnings.append(f"the photo shows '{name}' at {math.degrees(upper):.0f} deg; its upper "
+                        f"limit was widened to take it")  # fmt: skip
+    obj = with_limits(obj, found.widened) if found.widened else obj
+    camera = place_camera(posed_silhouette(obj, found.observed).vertices, mask, *view)
+    return obj, camera, found.observed
 
 
 def _fit(obj, camera, observed, mask):
@@ -649,6 +686,7 @@ def options_from_args(args) -> ReconstructOptions:
         samples=args.samples,
         seed=args.seed,
         texture=not args.no_texture,
+        pose=not args.no_pose,
         fit=not args.no_fit,
         refine=not args.no_refine,
         overwrite=args.force,

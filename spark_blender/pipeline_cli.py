@@ -20,6 +20,8 @@ def add_reconstruct_arguments(p) -> None:
     p.add_argument("--samples", type=int, default=8, help="hypotheses K to generate (8)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
     p.add_argument("--no-texture", action="store_true", help="skip projecting the photo")
+    p.add_argument("--no-pose", action="store_true",
+                   help="keep the parser's observed pose (no search against the mask)")  # fmt: skip
     p.add_argument("--no-fit", action="store_true", help="skip fitting camera and size")
     p.add_argument("--no-refine", action="store_true", help="skip joint refinement")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")

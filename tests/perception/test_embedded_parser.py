@@ -302,3 +302,15 @@ def test_training_runs_with_photo_views_textures_and_crops(tiny, tmp_path):
             "--texture", "--crop"]  # fmt: skip
     assert train_parser.run(p.parse_args(argv)) == 0
     assert (tmp_path / "model" / "config.json").is_file()
+
+
+def test_the_count_is_the_heads_mode_or_its_median():
+    from spark_blender.perception.embedded.parser import EmbeddedOptions, decode_count
+
+    # 0.40 on 12 parts, the rest spread over 1-3: the mode is 12, the median 3
+    logits = np.log(np.array([1e-6, 0.2, 0.2, 0.2, *[1e-6] * 8, 0.4]))
+    assert decode_count(logits) == 12
+    assert decode_count(logits, "median") == 3
+    assert decode_count(np.log(np.array([0.1, 0.6, 0.3])), "median") == 1
+    with pytest.raises(PerceptionError, match="count must be"):
+        EmbeddedOptions(count="mean")

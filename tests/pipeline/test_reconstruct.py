@@ -188,3 +188,30 @@ def test_scaling_to_a_given_height(tmp_path):
     bounds = posed_mesh(obj, {}).bounds
     assert bounds[1, 2] - bounds[0, 2] == pytest.approx(1.5, rel=1e-6)
     assert np.allclose(bounds[0, :2] + bounds[1, :2], 0, atol=1e-6)
+
+
+@needs_models
+def test_a_searched_pose_whose_widened_hinge_collides_falls_back_to_the_parsers(
+    tmp_path, monkeypatch
+):
+    # The pose stage stands in for one that widened every hinge nearly a full turn backwards
+    # (each door swings through its cabinet) and shortening is off (a collision it cannot
+    # mend): the object written must be the one at the parser's pose, sim-ready.
+    import math
+
+    from spark_blender import pipeline
+    from spark_blender.refinement.pose import with_limits
+
+    def widen_all(obj, camera, coarse, observed, mask, part_masks, warnings):
+        hinges = {j.name: (-1.9 * math.pi, j.upper) for j in obj.movable_joints
+                  if j.type == "revolute"}  # fmt: skip
+        assert hinges, "the example reconstruction has no hinge to widen"
+        return with_limits(obj, hinges), camera, observed
+
+    monkeypatch.setattr(pipeline, "_pose", widen_all)
+    monkeypatch.setattr(pipeline, "cut_back", lambda *args: [])
+    options = pipeline.ReconstructOptions(fit=False, texture=False, samples=2)
+    result = pipeline.reconstruct(EXAMPLE, tmp_path / "out", options)
+    assert "the searched pose made parts collide; kept the parser's pose" in result.warnings
+    assert result.check_passed is True
+    assert all(j.lower > -math.pi for j in result.object.movable_joints if j.type == "revolute")

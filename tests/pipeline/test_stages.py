@@ -183,3 +183,29 @@ def test_cut_back_shortens_a_colliding_joint_until_the_check_passes(tmp_path):
         assert cut_back(cabinet, cabinet, report.penetrations)
     assert report.passed, report.to_text()
     assert 0.5**4 * upper <= cabinet.joint("door_hinge").upper < upper
+
+
+def test_the_pose_stage_opens_a_laptop_the_parser_read_nearly_shut_and_widens_its_limit():
+    import math
+
+    from spark_blender.perception.schema import CameraEstimate, CoarseURDF
+    from spark_blender.pipeline import _pose
+    from spark_blender.refinement.fit import place_camera, posed_silhouette
+    from spark_blender.refinement.pose import with_limits
+
+    laptop = generate("Laptop", 7)
+    hinge = laptop.movable_joints[0]
+    shown = {hinge.name: math.radians(100)}
+    mask = render(laptop, photo_camera(laptop, 20.0, 15.0), shown).mask > 0
+    short = with_limits(laptop, {hinge.name: (0.0, math.radians(40))})
+    coarse = CoarseURDF("Laptop", [0.3, 0.25, 0.25], CameraEstimate(20.0, 15.0, 40.0), [])
+    read = {hinge.name: math.radians(25)}
+    camera = place_camera(posed_silhouette(short, read).vertices, mask, 20.0, 15.0, 40.0)
+    warnings: list[str] = []
+    obj, placed, pose = _pose(short, camera, coarse, read, mask, {}, warnings)
+    assert abs(math.degrees(pose[hinge.name]) - 100) <= 12
+    assert obj.joint(hinge.name).upper == pytest.approx(pose[hinge.name])  # the URDF can take it
+    assert short.joint(hinge.name).upper == pytest.approx(math.radians(40))
+    assert len(warnings) == 1 and "widened" in warnings[0]
+    drawn = render(obj, placed, pose).mask > 0
+    assert (drawn & mask).sum() / (drawn | mask).sum() > 0.8

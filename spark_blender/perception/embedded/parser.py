@@ -43,10 +43,13 @@ class EmbeddedOptions:
     threads: int = 0  # torch CPU threads (0: leave torch's setting)
     reference_images: str = "crop"  # "crop" (part cut-outs) or "none"
     mirror: bool = True  # also run the mirrored crop and average the view-independent heads
+    count: str = "argmax"  # the part count from the count head: "argmax" or "median"
 
     def __post_init__(self) -> None:
         if self.reference_images not in ("crop", "none"):
             raise PerceptionError("reference_images must be crop or none for the embedded parser")
+        if self.count not in ("median", "argmax"):
+            raise PerceptionError("count must be median or argmax for the embedded parser")
 
 
 def load_photo(image: Image.Image | Path | str) -> Image.Image:
@@ -243,7 +246,7 @@ class EmbeddedParser:
         height = float((config.height_prior_m or {}).get(category, 0.8))
         size_m = [float(aspect[0] * height), float(aspect[1] * height), height]
         # the count head says how many parts; the slots' exists scores say which
-        count = int(np.argmax(out["count"]))
+        count = decode_count(out["count"], self.options.count)
         chosen = [int(s) for s in np.argsort(-out["exists"])[:count]]
         names: dict[int, str] = {}
         counts: dict[str, int] = {}
@@ -344,6 +347,16 @@ def mirror_average(out: dict, mirrored: dict, azimuth_range: tuple[float, float]
         - _bin_value(mirrored["azimuth_bins"], mirrored["azimuth_offsets"], azimuth_range)
     ) / 2
     return merged
+
+
+def decode_count(logits: np.ndarray, rule: str = "argmax") -> int:
+    """The part count from the count head's logits (classes 0..slots): "argmax" its most likely
+    count, "median" the distribution's median (the least expected absolute error if the head is
+    calibrated; on held-out synthetic images it is not better: mean error 1.49 against 1.46)."""
+    if rule == "argmax":
+        return int(np.argmax(logits))
+    cumulative = np.cumsum(_softmax(np.asarray(logits, np.float64)))
+    return int(np.searchsorted(cumulative, 0.5))
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
