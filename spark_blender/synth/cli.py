@@ -25,6 +25,9 @@ def add_synth_arguments(p) -> None:
                    help="samples per shard file (64)")  # fmt: skip
     p.add_argument("--backgrounds", nargs="+", default=list(BACKGROUNDS), choices=BACKGROUNDS)
     p.add_argument("--urdf", action="store_true", help="also write every object's URDF folder")
+    p.add_argument("--observed-pose", action="store_true",
+                   help="also render each object in its observed configuration (partly "
+                        "open, as photographed); --urdf folders then show that pose")  # fmt: skip
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
 
 
@@ -43,6 +46,7 @@ def run_synth_verb(args, user_error: type[Exception]) -> int:
         backgrounds=tuple(args.backgrounds),
         cycles_samples=args.cycles_samples,
         write_urdf=args.urdf,
+        observed_pose=args.observed_pose,
     )
     from spark_blender.core.output_folder import check_output_target
 

@@ -242,12 +242,17 @@ def make_sample(config: SynthConfig, category: str, index: int) -> tuple[Sample,
 
 
 def _extras(sample: Sample) -> dict[str, bytes]:
-    """The evaluation-case files beside a sample's URDF: camera.json and the rest render."""
+    """The evaluation-case files beside a sample's URDF: the render of the pose the "photo"
+    shows (the observed pose when the dataset renders one, else rest) and camera.json with that
+    pose as its ``observed_configuration``, as `reconstruct` writes it."""
     from PIL import Image
 
+    names = list(sample.meta["poses"])
+    shown = "observed" if "observed" in names else "rest"
     buffer = io.BytesIO()
-    Image.fromarray(sample.views[0].rgba).save(buffer, format="PNG")
-    camera = json.dumps(sample.meta["camera"], indent=1) + "\n"
+    Image.fromarray(sample.views[names.index(shown)].rgba).save(buffer, format="PNG")
+    record = {**sample.meta["camera"], "observed_configuration": sample.meta["poses"][shown]}
+    camera = json.dumps(record, indent=1) + "\n"
     return {"camera.json": camera.encode(), "preview.png": buffer.getvalue()}
 
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from spark_blender.cli import main
 from spark_blender.synth.dataset import SynthConfig, SynthDataset, write_dataset
@@ -64,7 +65,16 @@ def test_cli_writes_a_dataset_and_rejects_bad_input_in_one_line(tmp_path, capsys
     folder = out / "urdf" / "Laptop_000000"
     assert list(folder.glob("*.urdf")) and (folder / "preview.png").is_file()
     camera = json.loads((folder / "camera.json").read_text())
-    assert camera == SynthDataset(out)[0]["meta"]["camera"]
+    assert camera == {**SynthDataset(out)[0]["meta"]["camera"], "observed_configuration": {}}
+    # With the observed pose rendered, the folder is a case photographed at that pose.
+    posed = tmp_path / "posed"
+    assert main(["synth", "--categories", "Laptop", "--n", "1", "--out", str(posed), "--size",
+                 "32", "--urdf", "--observed-pose"]) == 0  # fmt: skip
+    meta = SynthDataset(posed)[0]["meta"]
+    camera = json.loads((posed / "urdf" / "Laptop_000000" / "camera.json").read_text())
+    assert camera["observed_configuration"] == meta["observed_configuration"] != {}
+    preview = np.asarray(Image.open(posed / "urdf" / "Laptop_000000" / "preview.png"))
+    assert np.array_equal(preview, SynthDataset(posed)[0]["rgba"][meta_view(posed, "observed")])
     capsys.readouterr()
     assert (
         main(["synth", "--categories", "Spaceship", "--n", "1", "--out", str(tmp_path / "x")]) == 2
@@ -89,3 +99,7 @@ def test_cli_writes_a_dataset_and_rejects_bad_input_in_one_line(tmp_path, capsys
     before = _files(out)
     assert main(["synth", "--categories", "Box", "--n", "1", "--out", str(out)]) == 2
     assert _files(out) == before
+
+
+def meta_view(root, pose: str) -> int:
+    return SynthDataset(root).poses.index(pose)
