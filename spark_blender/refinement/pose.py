@@ -14,10 +14,7 @@ past its predicted upper limit, up to `WIDEST_REVOLUTE`: the photo is evidence t
 opens at least that far, so the limit is widened to the value found (a joint's opening end
 is the limit further from 0). A value is kept only when
 it beats the current pose by `MARGIN`, so a pose the silhouette cannot tell apart stays the
-parser's. The search follows how objects are photographed (the data engine's
-`synth.dataset.observed_configuration`, EVAL.md: most closed, at most one part open besides a
-laptop's screen): it opens at most one part that is not a screen and not already open in the
-parser's reading, so a silhouette the wrong shape cannot be "explained" by swinging every door.
+parser's.
 """
 
 from __future__ import annotations
@@ -41,7 +38,6 @@ WIDEST_REVOLUTE = math.radians(120.0)  # a hinge's search reaches this far past 
 GRID = 9  # values per joint and round (the second round searches around the best at 1/4 step)
 MAX_JOINTS = 6  # joints searched, the largest parts first
 MARGIN = 0.005  # score gain a new value needs over the current pose
-OPEN_SHARE = 0.2  # open: this share of the way to a limit (the data engine opens 20-90%)
 
 
 @dataclass
@@ -94,12 +90,6 @@ def search_range(joint) -> tuple[float, float]:
     return lower, upper
 
 
-def is_open(joint, value: float) -> bool:
-    """Is `value` an opening (not a closed part read a little off)?"""
-    reach = max(abs(joint.lower), abs(joint.upper), 1e-9)
-    return abs(value) >= OPEN_SHARE * reach
-
-
 def _searched_joints(obj: ArticulatedObject, posable: _Posable) -> list:
     """Non-continuous movable joints, the ones moving the most surface first."""
     area = np.zeros(len(posable.rest.link_names))
@@ -140,18 +130,6 @@ def fit_observed(
         return silhouette_score(shape, camera, mask, parts)
 
     before = score(pose, masks)
-    read_open = {n for n, v in pose.items() if is_open(obj.joint(n), v)}
-
-    def opens_another(joint, value: float) -> bool:
-        """Would `value` open a second part the parser did not read open (screens aside)?"""
-        if joint.label == "screen" or joint.name in read_open or not is_open(joint, value):
-            return False
-        return any(
-            other.name not in read_open and other.label != "screen"
-            and is_open(other, pose.get(other.name, 0.0))
-            for other in obj.movable_joints if other.name != joint.name
-        )  # fmt: skip
-
     for joint in _searched_joints(obj, posable):
         # Only this joint's parts change with it: their masks (and the whole silhouette) are
         # what tells its values apart, at a fraction of the cost of all the parts' renders.
@@ -164,8 +142,6 @@ def fit_observed(
         for round_ in range(2):
             values = coarse if round_ == 0 else centre + step / 4 * np.arange(-2, 3)
             for value in np.clip(values, lower, upper):
-                if opens_another(joint, float(value)):
-                    continue
                 candidate = {**pose, joint.name: float(value)}
                 s = score(candidate, moving)
                 if s > best + MARGIN:

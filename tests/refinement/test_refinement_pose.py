@@ -71,24 +71,3 @@ def test_a_short_hinge_is_searched_further_on_its_opening_side_only():
     assert search_range(closing) == (pytest.approx(-math.radians(120)), 0.0)
     wide = with_limits(laptop, {hinge.name: (0.0, 2.5)}).joint(hinge.name)
     assert search_range(wide) == (0.0, 2.5)
-
-
-def test_the_search_opens_at_most_one_part_the_parser_read_closed(monkeypatch):
-    # A cabinet photographed with two doors open (more than photos show, so more than the
-    # search may open): one door opens, the other stays as the parser read it (without the
-    # rule both open); read open by the parser, both may take the photo's values.
-    from spark_blender.refinement import pose
-
-    cabinet = generate("StorageFurniture", 11)
-    first, second = cabinet.movable_joints[:2]
-    shown = {first.name: 0.8 * first.upper, second.name: 0.8 * second.upper}
-    mask = photo_mask(cabinet, shown)
-    found = fit_observed(cabinet, {}, mask, VIEW)
-    assert [n for n, v in found.observed.items() if pose.is_open(cabinet.joint(n), v)] == [
-        first.name
-    ]
-    read = fit_observed(cabinet, {first.name: 0.6, second.name: 0.6}, mask, VIEW)
-    assert all(abs(read.observed[n] - shown[n]) <= 0.25 for n in shown)
-    monkeypatch.setattr(pose, "OPEN_SHARE", 100.0)  # nothing counts as open: no rule
-    unruled = fit_observed(cabinet, {}, mask, VIEW)
-    assert all(abs(unruled.observed[n] - shown[n]) <= 0.25 for n in shown)
