@@ -8,10 +8,11 @@ reporting through the one progress callback type:
    is the photo's alpha when it has a real one, else the parser's;
 2. **parse**: the coarse URDF (category, parts, joints, size, camera, observed pose) from the
    chosen parser (``embedded`` by default: offline);
-3. **generate**: K hypotheses from the part DiT, decoded through the part builders;
+3. **generate**: K hypotheses from the part DiT, decoded through the part builders, and K/2 more
+   for each of the parser's next likeliest categories (``categories``);
 4. **verify**: every hypothesis posed as the photo shows it, the camera placed on the parser's
    view so it frames the mask, scored by silhouette IoU (plus the parser's part masks); the
-   best one is kept;
+   best one is kept, and its category with it;
 5. **pose**: the observed configuration searched joint by joint against the mask
    (``refinement.pose``), a hinge's limit widened when the photo shows it open further;
 6. **fit**: the camera pose and the object's width and depth (relative to its height) by
@@ -45,6 +46,10 @@ from spark_blender.core.output_folder import OutputFolderError, check_output_tar
 from spark_blender.errors import one_line
 from spark_blender.progress import ProgressCallback, ProgressEvent, no_progress
 
+# An alternative category is tried when the parser gives it at least this share of its first
+# category's probability: on the dev photos the right category is the first one 38% of the
+# time and among the first three 62% (docs/models.md).
+ALTERNATIVE_SHARE = 0.1
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
@@ -60,6 +65,7 @@ class ReconstructOptions:
     height: float | None = None  # metres; None: the parser's estimate
     device: str = "cpu"
     samples: int = 8  # K hypotheses; 1 = no verification
+    categories: int = 3  # the parser's top categories hypotheses are generated for
     seed: int = 0
     texture: bool = True
     pose: bool = True
@@ -86,6 +92,7 @@ class ReconstructResult:
     check_text: str
     seconds: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    hypothesis_categories: list[str] = field(default_factory=list)  # beside `scores`
 
     def summary(self) -> dict:
         joints = [
@@ -101,6 +108,7 @@ class ReconstructResult:
             "joints": joints,
             "observed_configuration": self.observed,
             "hypotheses": [round(s, 4) for s in self.scores],
+            "hypothesis_categories": self.hypothesis_categories,
             "chosen": self.chosen,
             "fit_iou": None if self.fit_iou is None else [round(v, 4) for v in self.fit_iou],
             "sim_ready": self.check_passed,
@@ -334,10 +342,14 @@ def reconstruct(
     step("generate", 0.2, f"{coarse.category}: generating {opts.samples} hypotheses")
     warnings: list[str] = []
     coarse, hypotheses = _generate(parsed, photo, mask, opts, warnings)
+    hypotheses += _alternatives(parsed, coarse, photo, mask, opts)
     clock.lap("generate")
 
-    step("verify", 0.4, f"scoring {len(hypotheses)} hypotheses against the mask")
+    kinds = [h.category for h in hypotheses]
+    counts = ", ".join(f"{c} {kinds.count(c)}" for c in dict.fromkeys(kinds))
+    step("verify", 0.4, f"scoring {len(hypotheses)} hypotheses ({counts}) against the mask")
     obj, camera, observed, scores, chosen = _verify(hypotheses, coarse, mask, part_masks)
+    coarse.category = obj.category  # an alternative category's hypothesis may have won
     clock.lap("verify")
 
     verified = (obj, camera, dict(observed))
@@ -414,12 +426,14 @@ def reconstruct(
     text = "" if checked is None else checked.to_text()
     step("done", 1.0, f"wrote {urdf}")
     return ReconstructResult(out, urdf, obj, camera, pose, coarse.category, scores, chosen,
-                             fit_iou, passed, text, clock.seconds, warnings)  # fmt: skip
+                             fit_iou, passed, text, clock.seconds, warnings, kinds)  # fmt: skip
 
 
 def _validate(opts: ReconstructOptions, out: Path) -> None:
     if opts.samples < 1 or opts.samples > 64:
         raise ReconstructError(f"--samples must be in [1, 64], got {opts.samples}")
+    if opts.categories < 1 or opts.categories > 10:
+        raise ReconstructError(f"--categories must be in [1, 10], got {opts.categories}")
     if opts.height is not None and not (math.isfinite(opts.height) and 0.001 <= opts.height <= 100):
         raise ReconstructError(f"--height must be in [0.001, 100] metres, got {opts.height}")
     if opts.working_size < 64:
@@ -484,6 +498,43 @@ def _generate(parsed, photo: Image.Image, mask: np.ndarray, opts: ReconstructOpt
             continue
         if hypotheses:
             return coarse, hypotheses
+
+
+def alternative_categories(parsed, count: int) -> list[str]:
+    """The parser's next likeliest categories after its first (at most `count` - 1), those it
+    gives at least ALTERNATIVE_SHARE of the first one's probability."""
+    ranked = list(getattr(parsed, "category_probs", None) or [])
+    if count < 2 or len(ranked) < 2:
+        return []
+    first = ranked[0][1]
+    return [c for c, p in ranked[1:count] if p >= ALTERNATIVE_SHARE * first]
+
+
+def _alternatives(parsed, coarse, photo: Image.Image, mask: np.ndarray,
+                  opts: ReconstructOptions) -> list[ArticulatedObject]:  # fmt: skip
+    """K/2 hypotheses for each alternative category, on the same parts (the parser's part
+    heads do not depend on its category): the photo's silhouette then decides between
+    categories as it decides between shapes. A category whose builders refuse these parts
+    gives none."""
+    import copy
+
+    from spark_blender.generation import generate
+    from spark_blender.generation.tokens import DecodeError
+
+    if opts.samples < 2:
+        return []  # no verification, nothing to choose between
+    cutout = photo.convert("RGBA")
+    cutout.putalpha(Image.fromarray((mask * 255).astype(np.uint8), "L"))
+    out = []
+    for index, category in enumerate(alternative_categories(parsed, opts.categories), 1):
+        other = copy.deepcopy(coarse)
+        other.category = category
+        try:
+            out += generate(other, cutout, dict(parsed.part_images), k=max(1, opts.samples // 2),
+                            seed=opts.seed + index, device=opts.device)  # fmt: skip
+        except DecodeError:
+            continue
+    return out
 
 
 def _refused_part(coarse, message: str) -> str | None:
@@ -684,6 +735,7 @@ def options_from_args(args) -> ReconstructOptions:
         height=args.height,
         device=args.device,
         samples=args.samples,
+        categories=args.categories,
         seed=args.seed,
         texture=not args.no_texture,
         pose=not args.no_pose,

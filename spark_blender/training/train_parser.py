@@ -87,7 +87,9 @@ def _stream(roots, batch_size: int, size: int, seed: list[int], shares=(None, No
     class Stream(torch.utils.data.IterableDataset):
         def __iter__(self):
             torch.set_num_threads(1)
-            rng = np.random.default_rng(seed)
+            worker = torch.utils.data.get_worker_info()
+            # each loader process its own stream (the same seed would repeat the same batches)
+            rng = np.random.default_rng(seed if worker is None else [*seed, worker.id])
             return batches(roots, batch_size, size, rng, rest_share=shares[0],
                            photo_share=shares[1], texture=texture, crop=crop)  # fmt: skip
 

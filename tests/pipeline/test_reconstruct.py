@@ -133,8 +133,45 @@ def test_bad_inputs_end_in_one_line_and_leave_no_output(tmp_path):
         assert not out.exists() and leftovers(tmp_path, f"out_{kind}") == [], kind
 
 
+@needs_models
+def test_the_parsers_next_categories_are_generated_too_and_the_silhouette_picks(
+    example_output, tmp_path
+):
+    """K hypotheses for the parser's first category, K/2 for each next one it gives at least
+    a tenth of the first one's probability; the written object's category is the winner's."""
+    from spark_blender.pipeline import ALTERNATIVE_SHARE
+
+    out, summary = example_output
+    ranked = json.loads((out / "parse" / "parse.json").read_text())["category_probs"]
+    others = [c for c, p in ranked[1:] if p >= ALTERNATIVE_SHARE * ranked[0][1]]
+    kinds = summary["hypothesis_categories"]
+    assert kinds == [ranked[0][0]] * 8 + [c for c in others for _ in range(4)]
+    assert len(summary["hypotheses"]) == len(kinds)
+    winner = kinds[summary["chosen"]]
+    assert summary["category"] == winner
+    assert Path(summary["urdf"]).name == f"{winner}_generated.urdf"
+
+    done = cli("reconstruct", EXAMPLE, "-o", tmp_path / "one", "--json", "--categories", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["hypothesis_categories"] == [ranked[0][0]] * 8
+
+
+def test_alternative_categories_follow_the_parsers_ranking():
+    from types import SimpleNamespace
+
+    from spark_blender.pipeline import alternative_categories
+
+    parsed = SimpleNamespace(category_probs=[("Oven", 0.5), ("Microwave", 0.3), ("Safe", 0.04)])
+    assert alternative_categories(parsed, 3) == ["Microwave"]  # Safe: under a tenth of Oven's
+    assert alternative_categories(parsed, 2) == ["Microwave"]
+    assert alternative_categories(parsed, 1) == []
+    assert alternative_categories(SimpleNamespace(category_probs=[]), 3) == []
+    assert alternative_categories(SimpleNamespace(), 3) == []  # a parser that ranks nothing
+
+
 def test_bad_options_are_refused_before_any_work(tmp_path):
-    for flags in (["--samples", "0"], ["--height", "nan"], ["--height", "-1"]):
+    for flags in (["--samples", "0"], ["--height", "nan"], ["--height", "-1"],
+                  ["--categories", "0"]):  # fmt: skip
         done = cli("reconstruct", EXAMPLE, "-o", tmp_path / "o", *flags)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert not (tmp_path / "o").exists()
