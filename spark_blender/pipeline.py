@@ -8,8 +8,8 @@ reporting through the one progress callback type:
    is the photo's alpha when it has a real one, else the parser's;
 2. **parse**: the coarse URDF (category, parts, joints, size, camera, observed pose) from the
    chosen parser (``embedded`` by default: offline);
-3. **generate**: K hypotheses from the part DiT, decoded through the part builders, and K/2 more
-   for each of the parser's next likeliest categories (``categories``);
+3. **generate**: K hypotheses from the part DiT, decoded through the part builders (with
+   ``categories`` > 1, K/2 more for each of the parser's next likeliest categories);
 4. **verify**: every hypothesis posed as the photo shows it, the camera placed on the parser's
    view so it frames the mask, scored by silhouette IoU (plus the parser's part masks); the
    best one is kept, and its category with it;
@@ -65,7 +65,7 @@ class ReconstructOptions:
     height: float | None = None  # metres; None: the parser's estimate
     device: str = "cpu"
     samples: int = 8  # K hypotheses; 1 = no verification
-    categories: int = 3  # the parser's top categories hypotheses are generated for
+    categories: int = 1  # the parser's top categories hypotheses are generated for
     seed: int = 0
     texture: bool = True
     pose: bool = True
@@ -349,7 +349,8 @@ def reconstruct(
     counts = ", ".join(f"{c} {kinds.count(c)}" for c in dict.fromkeys(kinds))
     step("verify", 0.4, f"scoring {len(hypotheses)} hypotheses ({counts}) against the mask")
     obj, camera, observed, scores, chosen = _verify(hypotheses, coarse, mask, part_masks)
-    coarse.category = obj.category  # an alternative category's hypothesis may have won
+    if obj.category != coarse.category:  # an alternative category's hypothesis won
+        coarse = with_category(coarse, obj.category, getattr(parsed, "category_heights_m", {}))
     clock.lap("verify")
 
     verified = (obj, camera, dict(observed))
@@ -534,6 +535,19 @@ def _alternatives(parsed, coarse, photo: Image.Image, mask: np.ndarray,
                             seed=opts.seed + index, device=opts.device)  # fmt: skip
         except DecodeError:
             continue
+    return out
+
+
+def with_category(coarse, category: str, heights: Mapping[str, float]):
+    """`coarse` as `category`: its size rescaled to the height the parser gives that category
+    (when it gives both heights), so the object is written at a size its category has."""
+    import copy
+
+    out = copy.deepcopy(coarse)
+    out.category = category
+    before, after = heights.get(coarse.category), heights.get(category)
+    if before and after:
+        out.size_m = [float(v) * after / before for v in coarse.size_m]
     return out
 
 

@@ -18,9 +18,9 @@ def add_reconstruct_arguments(p) -> None:
     p.add_argument("--height", type=float, default=None, help="the object's real height (m)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch device")
     p.add_argument("--samples", type=int, default=8, help="hypotheses K to generate (8)")
-    p.add_argument("--categories", type=int, default=3,
-                   help="generate for the parser's top N categories too, K/2 each; the "
-                        "silhouette picks (3; 1: the top one only)")  # fmt: skip
+    p.add_argument("--categories", type=int, default=1,
+                   help="generate for the parser's next N-1 categories too, K/2 each; the "
+                        "silhouette picks (1: the parser's category only)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
     p.add_argument("--no-texture", action="store_true", help="skip projecting the photo")
     p.add_argument("--no-pose", action="store_true",

@@ -111,6 +111,8 @@ class ParseResult:
     part_masks: dict[str, Image.Image] = field(default_factory=dict)  # mode "L", input size
     features: dict[str, Any] | None = None  # {"global": (D,), "patches": (h, w, D)} ndarrays
     category_probs: list[tuple[str, float]] = field(default_factory=list)  # top-3
+    # the metric height (m) the parser would give the object as each of those categories
+    category_heights_m: dict[str, float] = field(default_factory=dict)
 
     @property
     def cost_usd(self) -> float | None:
@@ -131,6 +133,9 @@ class ParseResult:
             "prompts": self.prompts,
             "seconds": round(self.seconds, 3),
             "category_probs": [[c, round(float(p), 4)] for c, p in self.category_probs],
+            "category_heights_m": {
+                c: round(float(h), 4) for c, h in self.category_heights_m.items()
+            },
             "mask": self.mask is not None,
             "part_masks": sorted(self.part_masks),
         }

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import zlib
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -137,23 +138,37 @@ def test_bad_inputs_end_in_one_line_and_leave_no_output(tmp_path):
 def test_the_parsers_next_categories_are_generated_too_and_the_silhouette_picks(
     example_output, tmp_path
 ):
-    """K hypotheses for the parser's first category, K/2 for each next one it gives at least
-    a tenth of the first one's probability; the written object's category is the winner's."""
+    """With --categories 3: K hypotheses for the parser's first category, K/2 for each next one
+    it gives at least a tenth of the first one's probability; the written object's category
+    and height are the winner's. By default the parser's category alone."""
+    from spark_blender.core.kinematics import posed_mesh
+    from spark_blender.core.urdf import read_urdf
     from spark_blender.pipeline import ALTERNATIVE_SHARE
 
     out, summary = example_output
     ranked = json.loads((out / "parse" / "parse.json").read_text())["category_probs"]
+    alone = summary["hypothesis_categories"]
+    assert set(alone) == {ranked[0][0]} and len(alone) <= 8
+
+    done = cli("reconstruct", EXAMPLE, "-o", tmp_path / "three", "--json", "--categories", "3")
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
     others = [c for c, p in ranked[1:] if p >= ALTERNATIVE_SHARE * ranked[0][1]]
     kinds = summary["hypothesis_categories"]
-    assert kinds == [ranked[0][0]] * 8 + [c for c in others for _ in range(4)]
+    # in the parser's order, up to 8 and 4 each (a hypothesis that does not decode is left out)
+    runs = [(c, len(list(group))) for c, group in groupby(kinds)]
+    assert runs[0][0] == ranked[0][0] and 1 <= runs[0][1] <= 8
+    assert [c for c, _ in runs[1:]] == [c for c in others if c in kinds]
+    assert all(1 <= n <= 4 for _, n in runs[1:]) and len(runs) >= 2
     assert len(summary["hypotheses"]) == len(kinds)
     winner = kinds[summary["chosen"]]
     assert summary["category"] == winner
     assert Path(summary["urdf"]).name == f"{winner}_generated.urdf"
-
-    done = cli("reconstruct", EXAMPLE, "-o", tmp_path / "one", "--json", "--categories", "1")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout)["hypothesis_categories"] == [ranked[0][0]] * 8
+    # written at the height the parser gives the winning category
+    heights = json.loads((out / "parse" / "parse.json").read_text())["category_heights_m"]
+    obj = read_urdf(summary["urdf"])
+    bounds = posed_mesh(obj, obj.rest_configuration()).bounds
+    assert bounds[1, 2] - bounds[0, 2] == pytest.approx(heights[winner], rel=0.01)
 
 
 def test_alternative_categories_follow_the_parsers_ranking():
@@ -167,6 +182,20 @@ def test_alternative_categories_follow_the_parsers_ranking():
     assert alternative_categories(parsed, 1) == []
     assert alternative_categories(SimpleNamespace(category_probs=[]), 3) == []
     assert alternative_categories(SimpleNamespace(), 3) == []  # a parser that ranks nothing
+
+
+def test_a_category_that_wins_verification_brings_its_own_height():
+    from types import SimpleNamespace
+
+    from spark_blender.pipeline import with_category
+
+    coarse = SimpleNamespace(category="Microwave", size_m=[0.5, 0.4, 0.35])
+    heights = {"Microwave": 0.35, "Refrigerator": 1.75}
+    fridge = with_category(coarse, "Refrigerator", heights)
+    assert fridge.category == "Refrigerator"
+    assert fridge.size_m == pytest.approx([2.5, 2.0, 1.75])
+    assert coarse.category == "Microwave" and coarse.size_m == [0.5, 0.4, 0.35]
+    assert with_category(coarse, "Safe", heights).size_m == coarse.size_m  # no height known
 
 
 def test_bad_options_are_refused_before_any_work(tmp_path):
@@ -228,27 +257,38 @@ def test_scaling_to_a_given_height(tmp_path):
 
 
 @needs_models
-def test_a_searched_pose_whose_widened_hinge_collides_falls_back_to_the_parsers(
-    tmp_path, monkeypatch
-):
-    # The pose stage stands in for one that widened every hinge nearly a full turn backwards
-    # (each door swings through its cabinet) and shortening is off (a collision it cannot
-    # mend): the object written must be the one at the parser's pose, sim-ready.
-    import math
+def test_a_searched_pose_whose_parts_collide_falls_back_to_the_parsers(tmp_path, monkeypatch):
+    # The pose stage stands in for one that wrote a joint driving one part into another (the
+    # first movable joint made a slide towards the second one's pivot, twice as far) and
+    # shortening is off (a collision it cannot mend): the object written must be the one at
+    # the parser's pose, with its own joints, sim-ready.
+    from dataclasses import replace
 
     from spark_blender import pipeline
-    from spark_blender.refinement.pose import with_limits
+    from spark_blender.core.kinematics import joint_frames, link_poses
 
-    def widen_all(obj, camera, coarse, observed, mask, part_masks, warnings):
-        hinges = {j.name: (-1.9 * math.pi, j.upper) for j in obj.movable_joints
-                  if j.type == "revolute"}  # fmt: skip
-        assert hinges, "the example reconstruction has no hinge to widen"
-        return with_limits(obj, hinges), camera, observed
+    before = {}
 
-    monkeypatch.setattr(pipeline, "_pose", widen_all)
+    def drive_into_neighbour(obj, camera, coarse, observed, mask, part_masks, warnings):
+        movable = obj.movable_joints
+        assert len(movable) >= 2, "the example reconstruction has fewer than two moving parts"
+        first, second = movable[0], movable[1]
+        frames = joint_frames(obj, {})
+        gap = frames[second.name][0] - frames[first.name][0]
+        frame = link_poses(obj, {})[first.parent] @ first.origin
+        axis = frame[:3, :3].T @ (gap / np.linalg.norm(gap))
+        before.update({j.name: (j.type, j.lower, j.upper) for j in obj.joints})
+        slide = replace(first, type="prismatic", axis=axis, lower=0.0,
+                        upper=2 * float(np.linalg.norm(gap)))  # fmt: skip
+        joints = [slide if j.name == first.name else j for j in obj.joints]
+        return type(obj)(obj.name, list(obj.links), joints, obj.category), camera, observed
+
+    monkeypatch.setattr(pipeline, "_pose", drive_into_neighbour)
     monkeypatch.setattr(pipeline, "cut_back", lambda *args: [])
-    options = pipeline.ReconstructOptions(fit=False, texture=False, samples=2)
+    # the parser's first category only: the example's cabinet
+    options = pipeline.ReconstructOptions(fit=False, texture=False, samples=2, categories=1)
     result = pipeline.reconstruct(EXAMPLE, tmp_path / "out", options)
     assert "the searched pose made parts collide; kept the parser's pose" in result.warnings
     assert result.check_passed is True
-    assert all(j.lower > -math.pi for j in result.object.movable_joints if j.type == "revolute")
+    written = {j.name: j.type for j in result.object.joints}
+    assert written == {name: kind for name, (kind, _, _) in before.items()}

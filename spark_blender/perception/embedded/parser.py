@@ -221,6 +221,9 @@ class EmbeddedParser:
                 "patches": second["patches"].astype(np.float32),
             },
             category_probs=[(config.categories[i], float(probabilities[i])) for i in top],
+            category_heights_m={
+                config.categories[i]: _category_height(config, config.categories[i]) for i in top
+            },
         )
         if self.options.reference_images == "crop":
             result.part_images = part_cutouts(picture, coarse, part_masks)
@@ -243,7 +246,7 @@ class EmbeddedParser:
             out["elevation_bins"], out["elevation_offsets"], config.elevation_range
         )
         aspect = np.exp(np.clip(out["aspect"], -4, 4))
-        height = float((config.height_prior_m or {}).get(category, 0.8))
+        height = _category_height(config, category)
         size_m = [float(aspect[0] * height), float(aspect[1] * height), height]
         # the count head says how many parts; the slots' exists scores say which
         count = decode_count(out["count"], self.options.count)
@@ -347,6 +350,11 @@ def mirror_average(out: dict, mirrored: dict, azimuth_range: tuple[float, float]
         - _bin_value(mirrored["azimuth_bins"], mirrored["azimuth_offsets"], azimuth_range)
     ) / 2
     return merged
+
+
+def _category_height(config, category: str) -> float:
+    """The category's median height in the training data (metres; 0.8 when it has none)."""
+    return float((config.height_prior_m or {}).get(category, 0.8))
 
 
 def decode_count(logits: np.ndarray, rule: str = "argmax") -> int:
