@@ -341,8 +341,9 @@ def reconstruct(
 
     step("generate", 0.2, f"{coarse.category}: generating {opts.samples} hypotheses")
     warnings: list[str] = []
-    coarse, hypotheses = _generate(parsed, photo, mask, opts, warnings)
-    hypotheses += _alternatives(parsed, coarse, photo, mask, opts)
+    cutout = _cutout(photo, mask)  # what the DiT sees: the photo with the object's mask
+    coarse, hypotheses = _generate(parsed, cutout, opts, warnings)
+    hypotheses += _alternatives(parsed, coarse, cutout, opts)
     clock.lap("generate")
 
     kinds = [h.category for h in hypotheses]
@@ -472,7 +473,13 @@ def _parse(parser, photo: Image.Image, name: str):
         raise ReconstructError(f"{name}: {one_line(exc)}") from None
 
 
-def _generate(parsed, photo: Image.Image, mask: np.ndarray, opts: ReconstructOptions, warnings):
+def _cutout(photo: Image.Image, mask: np.ndarray) -> Image.Image:
+    cutout = photo.convert("RGBA")
+    cutout.putalpha(Image.fromarray((mask * 255).astype(np.uint8), "L"))
+    return cutout
+
+
+def _generate(parsed, cutout: Image.Image, opts: ReconstructOptions, warnings):
     """K hypotheses; a part no hypothesis can place (the decoder refuses it: it cannot move
     without hitting its neighbours, say) is dropped with its children and the rest generated
     again, so a doubtful part costs that part, not the whole reconstruction."""
@@ -481,8 +488,6 @@ def _generate(parsed, photo: Image.Image, mask: np.ndarray, opts: ReconstructOpt
     from spark_blender.generation import generate
     from spark_blender.generation.tokens import DecodeError
 
-    cutout = photo.convert("RGBA")
-    cutout.putalpha(Image.fromarray((mask * 255).astype(np.uint8), "L"))
     coarse = copy.deepcopy(parsed.coarse)
     while True:
         try:
@@ -511,25 +516,22 @@ def alternative_categories(parsed, count: int) -> list[str]:
     return [c for c, p in ranked[1:count] if p >= ALTERNATIVE_SHARE * first]
 
 
-def _alternatives(parsed, coarse, photo: Image.Image, mask: np.ndarray,
-                  opts: ReconstructOptions) -> list[ArticulatedObject]:  # fmt: skip
+def _alternatives(
+    parsed, coarse, cutout: Image.Image, opts: ReconstructOptions
+) -> list[ArticulatedObject]:
     """K/2 hypotheses for each alternative category, on the same parts (the parser's part
     heads do not depend on its category): the photo's silhouette then decides between
     categories as it decides between shapes. A category whose builders refuse these parts
     gives none."""
-    import copy
-
     from spark_blender.generation import generate
     from spark_blender.generation.tokens import DecodeError
 
     if opts.samples < 2:
         return []  # no verification, nothing to choose between
-    cutout = photo.convert("RGBA")
-    cutout.putalpha(Image.fromarray((mask * 255).astype(np.uint8), "L"))
     out = []
     for index, category in enumerate(alternative_categories(parsed, opts.categories), 1):
-        other = copy.deepcopy(coarse)
-        other.category = category
+        # the same size: the parts' prismatic limits are in the parser's metres
+        other = with_category(coarse, category, {})
         try:
             out += generate(other, cutout, dict(parsed.part_images), k=max(1, opts.samples // 2),
                             seed=opts.seed + index, device=opts.device)  # fmt: skip
