@@ -8,7 +8,8 @@ Every (sample, pose) is one training image; per image, in this order:
    sides swap, azimuth changes sign);
 2. per-link colour remaps (p 0.5): each link's pixels get their own gain and offset, so colours
    stop following parts or follow them with high contrast (dark interiors, bright fronts);
-   a shiny variant mixes a grey ramp into links (metal-like);
+   a shiny variant mixes a grey ramp into links (metal-like); with `reflect`, mirror-like
+   finishes (`reflections.reflective`: a studio reflected through the depth map's normals);
 3. scale (0.7-1.2), translation (+-15%) and a crop to the model's input size;
 4. the background: a new one (plain, gradient, noise texture, stripes, clutter of random
    shapes) behind the object mask, or the render's own when it has one (p 0.2);
@@ -34,6 +35,7 @@ from PIL import Image
 from spark_blender.perception.embedded import targets as T
 from spark_blender.perception.embedded.parser import CROP_MARGIN
 from spark_blender.synth.dataset import SynthDataset
+from spark_blender.training.reflections import reflective
 
 
 @dataclass
@@ -122,8 +124,11 @@ def _texture(rgb: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> np.n
         if link == 0 or rng.random() < 0.4:
             continue
         where = ids == link
-        kind = str(rng.choice(["noise", "stripes", "gradient", "grain"]))
-        if kind == "grain":  # wood-like: fine wavy stripes
+        kind = str(rng.choice(["noise", "stripes", "gradient", "grain", "blobs"]))
+        if kind == "blobs":  # printed or camouflage-like: hard black-and-white patches
+            noise = background(size, rng, "noise").mean(2)
+            pattern = (noise > np.quantile(noise, rng.uniform(0.3, 0.7)))[..., None] * 1.0
+        elif kind == "grain":  # wood-like: fine wavy stripes
             t = _ramp(size, rng)[..., 0] * size
             wobble = background(size, rng, "noise").mean(2) * rng.uniform(5, 30)
             pattern = (np.sin((t + wobble) * 2 * np.pi / rng.uniform(2, 8)) * 0.5 + 0.5)[..., None]
@@ -221,13 +226,16 @@ def _object_crop(ids: np.ndarray, rng: np.random.Generator) -> tuple[float, np.n
 
 
 def make_item(rgba, ids, meta, pose: str, size: int, rng, augment: bool = True,
-              texture: bool = False, crop: bool = False):  # fmt: skip
+              texture: bool = False, crop: bool = False, depth=None,
+              reflect: float = 0.0):  # fmt: skip
     """One training image and its targets from one rendered view (`texture`: also the per-link
     surface textures, `_texture`; `crop`: 70% of the images framed as the parser's second pass
-    frames a photo, `_object_crop`)."""
+    frames a photo, `_object_crop`; `reflect`: the share of images whose links may turn
+    mirror-like, `reflections.reflective`, which needs the view's `depth`)."""
     record = meta
     azimuth, elevation = T.camera_targets(meta["camera"])
-    if augment and rng.random() < 0.5:
+    mirrored = augment and rng.random() < 0.5
+    if mirrored:
         rgba, ids = rgba[:, ::-1], ids[:, ::-1]
         record = T.mirror_record(meta)
         azimuth = -azimuth
@@ -235,6 +243,10 @@ def make_item(rgba, ids, meta, pose: str, size: int, rng, augment: bool = True,
     transparent = rgba[..., 3].min() < 128
     if augment and rng.random() < 0.5:
         rgb = _recolour(rgb, ids, rng)
+    if augment and depth is not None and rng.random() < reflect:
+        # a mirrored view is a view of the mirrored object: its depth is mirrored too
+        shown = depth[:, ::-1] if mirrored else depth
+        rgb = reflective(rgb, ids, np.ascontiguousarray(shown), meta["camera"], rng)
     if augment and texture and rng.random() < 0.5:
         rgb = _texture(rgb, ids, rng)
     parts = T.encode_parts(record, meta["poses"][pose])
@@ -297,6 +309,7 @@ def batches(
     photo_share: float | None = None,
     texture: bool = False,
     crop: bool = False,
+    reflect: float = 0.0,
 ) -> Iterator[Batch]:
     """Endless augmented batches from one dataset folder or several (a list: synth runs made
     side by side with different seeds). A shard holds consecutive samples (one or two
@@ -308,7 +321,8 @@ def batches(
     `photo_share` (instead): the share drawn from each sample's pose nearest its observed
     configuration (`photo_pose`: rest for most, an open view for laptops). `texture`: the
     per-link surface textures (`_texture`) on half the images; `crop`: most images framed as
-    the parser's second pass frames a photo (`_object_crop`)."""
+    the parser's second pass frames a photo (`_object_crop`); `reflect`: the share of images
+    with mirror-like finishes (`reflections.reflective`)."""
     datasets = [SynthDataset(r) for r in dataset_folders(roots)]
     shards = [(ds, n) for ds in datasets for n in range(len(ds.manifest["shards"]))]
     pool: list = []
@@ -319,10 +333,11 @@ def batches(
         order = rng.permutation(len(pool))
         usable = len(order) - len(order) % batch_size
         for start in range(0, usable, batch_size):
-            items = [
-                make_item(*pool[i], size, rng, augment, texture, crop)
-                for i in order[start : start + batch_size]
-            ]
+            items = []
+            for i in order[start : start + batch_size]:
+                rgba, ids, meta, pose, depth = pool[i]
+                items.append(make_item(rgba, ids, meta, pose, size, rng, augment, texture, crop,
+                                       depth, reflect))  # fmt: skip
             yield collate(items)
         pool = [pool[i] for i in order[usable:]]
 
@@ -371,6 +386,6 @@ def _views(shards: list, rng: np.random.Generator, shards_at_once: int, per_shar
         for k in picked:
             j, p = views[k]
             pool.append((data["rgba"][j, p].copy(), data["mask"][j, p].copy(),
-                         data["meta"][j], poses[p]))  # fmt: skip
+                         data["meta"][j], poses[p], data["depth"][j, p].copy()))  # fmt: skip
         ds._cached = None
     return pool

@@ -75,10 +75,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="frame 70%% of the images as the parser's second pass frames a photo",
     )
+    p.add_argument(
+        "--reflect",
+        type=float_in(0.0, 1.0),
+        default=0.0,
+        help="share of images with mirror-like finishes (a studio reflected in their links)",
+    )
 
 
 def _stream(roots, batch_size: int, size: int, seed: list[int], shares=(None, None),
-            texture: bool = False, crop: bool = False):  # fmt: skip
+            texture: bool = False, crop: bool = False, reflect: float = 0.0):  # fmt: skip
     """The batch stream as an iterable dataset (loader processes prepare the batches)."""
     import torch
 
@@ -91,7 +97,8 @@ def _stream(roots, batch_size: int, size: int, seed: list[int], shares=(None, No
             # each loader process its own stream (the same seed would repeat the same batches)
             rng = np.random.default_rng(seed if worker is None else [*seed, worker.id])
             return batches(roots, batch_size, size, rng, rest_share=shares[0],
-                           photo_share=shares[1], texture=texture, crop=crop)  # fmt: skip
+                           photo_share=shares[1], texture=texture, crop=crop,
+                           reflect=reflect)  # fmt: skip
 
     return Stream()
 
@@ -307,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
     # the data order is a function of (seed, step), so a resumed run continues reproducibly
     stream = iter(torch.utils.data.DataLoader(
         _stream(args.data, args.batch_size, args.image_size, [args.seed, step],
-                (args.rest_share, args.photo_share), args.texture, args.crop),
+                (args.rest_share, args.photo_share), args.texture, args.crop, args.reflect),
         batch_size=None, num_workers=args.workers, prefetch_factor=4 if args.workers else None,
     ))  # fmt: skip
     warmup = min(200, max(1, args.steps // 20))

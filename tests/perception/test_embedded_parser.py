@@ -299,7 +299,7 @@ def test_training_runs_with_photo_views_textures_and_crops(tiny, tmp_path):
     train_parser.add_arguments(p)
     argv = ["--data", str(tiny / "data"), "--out", str(tmp_path / "model"), "--steps", "2",
             "--batch-size", "4", "--seed", "6", "--workers", "0", "--photo-share", "0.5",
-            "--texture", "--crop"]  # fmt: skip
+            "--texture", "--crop", "--reflect", "0.5"]  # fmt: skip
     assert train_parser.run(p.parse_args(argv)) == 0
     assert (tmp_path / "model" / "config.json").is_file()
 
@@ -326,3 +326,30 @@ def test_loader_processes_each_draw_their_own_batches(tiny):
     first, second = next(loader), next(loader)  # one from each process, in turn
     # the masks and the azimuths come from the stream's own generator alone (no pixel noise)
     assert not (torch.equal(first.fg, second.fg) and torch.equal(first.azimuth, second.azimuth))
+
+
+def test_reflections_follow_the_rendered_surfaces(tiny):
+    """The normals a view's (float16) depth map gives are the surface's: a tilted plane seen
+    by the data engine's camera; a mirror-like link changes only its own pixels."""
+    from spark_blender.training.reflections import camera_points, normals, reflective
+
+    camera = {"width": 96, "height": 96, "fx": 120.0, "fy": 120.0, "cx": 48.0, "cy": 48.0,
+              "cam_to_world": np.eye(4).tolist()}  # fmt: skip
+    plane = np.array([0.3, 0.5, 0.81])
+    plane /= np.linalg.norm(plane)  # facing the camera, which looks along -Z
+    v, u = np.mgrid[0:96, 0:96] + 0.5
+    rays = np.stack([(u - 48) / 120, -(v - 48) / 120, -np.ones_like(u)], -1)
+    depth = (-2.0 / (rays @ plane)).astype(np.float16).astype(np.float32)  # plane . P = -2
+    ids = np.ones((96, 96), np.uint8)
+    n = normals(camera_points(depth, camera), ids)
+    angle = np.degrees(np.arccos(np.clip(n @ plane, -1, 1)))
+    assert np.median(angle) < 1.0 and np.percentile(angle, 95) < 5.0
+
+    sample = SynthDataset(tiny / "data")[0]
+    ids, depth, camera = sample["mask"][0], sample["depth"][0], sample["meta"]["camera"]
+    inside = ids > 0
+    rgb = sample["rgba"][0][..., :3].astype(np.float32) / 255
+    out = reflective(rgb, ids, depth, camera, np.random.default_rng(1), share=1.0)
+    assert np.array_equal(out[~inside], rgb[~inside])
+    assert np.abs(out[inside] - rgb[inside]).mean() > 0.02
+    assert out.min() >= 0 and out.max() <= 1
