@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from spark_blender.core.camera import Camera
 from spark_blender.perception.embedded import targets as T
 from spark_blender.perception.embedded.parser import CROP_MARGIN
 from spark_blender.synth.dataset import SynthDataset
@@ -246,7 +247,7 @@ def make_item(rgba, ids, meta, pose: str, size: int, rng, augment: bool = True,
     if augment and depth is not None and rng.random() < reflect:
         # a mirrored view is a view of the mirrored object: its depth is mirrored too
         shown = depth[:, ::-1] if mirrored else depth
-        rgb = reflective(rgb, ids, np.ascontiguousarray(shown), meta["camera"], rng)
+        rgb = reflective(rgb, ids, shown, Camera.from_dict(meta["camera"]), rng)
     if augment and texture and rng.random() < 0.5:
         rgb = _texture(rgb, ids, rng)
     parts = T.encode_parts(record, meta["poses"][pose])

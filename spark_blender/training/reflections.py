@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from spark_blender.core.camera import Camera
+
 STEP = 2  # pixels each side for the normals' differences: float16 depth is coarse
 
 
-def camera_points(depth: np.ndarray, camera: dict) -> np.ndarray:
-    """(S, S, 3) camera-frame points of a view's depth map (camera looking along -Z, +Y up,
-    depth along the view axis, the data engine's convention)."""
+def camera_points(depth: np.ndarray, camera: Camera) -> np.ndarray:
+    """(S, S, 3) camera-frame points of a view's depth map (the camera looking along -Z, +Y up,
+    depth along the view axis: `Camera.project`'s inverse)."""
     h, w = depth.shape
-    sx, sy = w / float(camera["width"]), h / float(camera["height"])  # views may be resized
-    fx, fy = float(camera["fx"]) * sx, float(camera["fy"]) * sy
-    cx, cy = float(camera["cx"]) * sx, float(camera["cy"]) * sy
+    if (w, h) != (camera.width, camera.height):  # a resized view
+        camera = camera.scaled(w, h)
+    fx, fy, cx, cy = camera.intrinsics()
     v, u = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
     z = depth.astype(np.float32)
     return np.stack([(u - cx) / fx * z, -(v - cy) / fy * z, -z], axis=-1)
@@ -76,7 +78,7 @@ def environment(directions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return value
 
 
-def reflective(rgb: np.ndarray, ids: np.ndarray, depth: np.ndarray, camera: dict,
+def reflective(rgb: np.ndarray, ids: np.ndarray, depth: np.ndarray, camera: Camera,
                rng: np.random.Generator, share: float = 0.6) -> np.ndarray:  # fmt: skip
     """`rgb` (S, S, 3) in [0, 1] with about `share` of its links re-shaded as reflective: each
     such link mixes the studio's reflection (tinted grey, or its own colour for coloured
@@ -85,7 +87,7 @@ def reflective(rgb: np.ndarray, ids: np.ndarray, depth: np.ndarray, camera: dict
     n = normals(points, ids)
     ray = points / np.maximum(np.linalg.norm(points, axis=-1, keepdims=True), 1e-9)
     bounce = ray - 2 * np.einsum("...i,...i->...", ray, n)[..., None] * n
-    rotation = np.asarray(camera["cam_to_world"], np.float32)[:3, :3]
+    rotation = camera.cam_to_world[:3, :3].astype(np.float32)
     seen = environment(bounce @ rotation.T, rng)[..., None]
     out = rgb.copy()
     for link in np.unique(ids):

@@ -331,6 +331,7 @@ def test_loader_processes_each_draw_their_own_batches(tiny):
 def test_reflections_follow_the_rendered_surfaces(tiny):
     """The normals a view's (float16) depth map gives are the surface's: a tilted plane seen
     by the data engine's camera; a mirror-like link changes only its own pixels."""
+    from spark_blender.core.camera import Camera
     from spark_blender.training.reflections import camera_points, normals, reflective
 
     camera = {"width": 96, "height": 96, "fx": 120.0, "fy": 120.0, "cx": 48.0, "cy": 48.0,
@@ -341,7 +342,7 @@ def test_reflections_follow_the_rendered_surfaces(tiny):
     rays = np.stack([(u - 48) / 120, -(v - 48) / 120, -np.ones_like(u)], -1)
     depth = (-2.0 / (rays @ plane)).astype(np.float16).astype(np.float32)  # plane . P = -2
     ids = np.ones((96, 96), np.uint8)
-    n = normals(camera_points(depth, camera), ids)
+    n = normals(camera_points(depth, Camera.from_dict(camera)), ids)
     angle = np.degrees(np.arccos(np.clip(n @ plane, -1, 1)))
     assert np.median(angle) < 1.0 and np.percentile(angle, 95) < 5.0
 
@@ -349,7 +350,7 @@ def test_reflections_follow_the_rendered_surfaces(tiny):
     ids, depth, camera = sample["mask"][0], sample["depth"][0], sample["meta"]["camera"]
     inside = ids > 0
     rgb = sample["rgba"][0][..., :3].astype(np.float32) / 255
-    out = reflective(rgb, ids, depth, camera, np.random.default_rng(1), share=1.0)
+    out = reflective(rgb, ids, depth, Camera.from_dict(camera), np.random.default_rng(1), share=1.0)
     assert np.array_equal(out[~inside], rgb[~inside])
     assert np.abs(out[inside] - rgb[inside]).mean() > 0.02
     assert out.min() >= 0 and out.max() <= 1
